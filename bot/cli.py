@@ -1,0 +1,341 @@
+"""The `modeltrail` command. Thin: parse, call the core, format, choose the exit code.
+
+Heavy modules (git, the Slack SDK, openai, matplotlib) are imported inside the commands that
+need them, so `modeltrail --help` and `modeltrail show` start fast. Click rather than typer:
+typer 0.29 imports pydantic on start-up (~0.1 s), a quarter of the `show` budget.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from modeltrail.core.config import Settings
+    from modeltrail.core.registry import Registry
+
+
+@dataclass
+class _State:
+    db: str | None = None
+    debug: bool = False
+
+
+STATE = _State()
+
+
+@click.group(
+    name="modeltrail",
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.option(
+    "--db",
+    metavar="URL",
+    help="Registry database URL (default: MODELTRAIL_DATABASE_URL, "
+    "else sqlite:///.modeltrail/registry.db).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+def app(db: str | None, debug: bool) -> None:
+    """A permanent, explainable record of every model version, and what changed."""
+    STATE.db = db
+    STATE.debug = debug
+
+
+def _settings() -> Settings:
+    from modeltrail.core.config import Settings
+
+    return Settings.load().with_overrides(database_url=STATE.db)
+
+
+def _registry() -> Registry:
+    from modeltrail.core.registry import Registry
+
+    return Registry.open(settings=_settings())
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+
+
+# -- init ----------------------------------------------------------------------------------
+
+
+@app.command()
+def init() -> None:
+    """Create the registry database (or migrate it to this release's schema)."""
+    settings = _settings()
+    registry = _registry()
+    registry.close()
+    from .terminal import console
+
+    target = settings.database_url or settings.resolved_database_url()
+    from modeltrail.core.db import _redact
+
+    console().print(f"registry ready at {_redact(target)}")
+
+
+# -- register ------------------------------------------------------------------------------
+
+
+@app.command()
+@click.argument("model")
+@click.option(
+    "--params",
+    "params_file",
+    multiple=True,
+    metavar="FILE",
+    help="YAML or JSON file of params (nested allowed). Repeatable.",
+)
+@click.option(
+    "--param",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A param; VALUE is parsed as JSON when it can be. Repeatable.",
+)
+@click.option(
+    "--metrics",
+    "metrics_file",
+    multiple=True,
+    metavar="FILE",
+    help="YAML or JSON file of metrics; a list value is a history. Repeatable.",
+)
+@click.option("--metric", multiple=True, metavar="NAME=NUMBER", help="A metric. Repeatable.")
+@click.option(
+    "--data",
+    multiple=True,
+    metavar="ROLE=PATH",
+    help="A data snapshot: file, directory, DVC-tracked path or URI. Repeatable.",
+)
+@click.option(
+    "--artifact",
+    multiple=True,
+    metavar="[NAME=]PATH",
+    help="An artifact, recorded with its digest, never copied. Repeatable.",
+)
+@click.option("--tag", multiple=True, metavar="KEY=VALUE", help="A tag. Repeatable.")
+@click.option("--version", metavar="X.Y.Z", help="Version number (default: the next patch).")
+@click.option("--parent", metavar="X.Y.Z", help="Parent version (default: the newest before).")
+@click.option("--description", "-m", help="Why this version exists.")
+@click.option("--actor", help="Who registers (default: MODELTRAIL_ACTOR, git user, OS user).")
+@click.option("--no-git", is_flag=True, help="Do not record the git state.")
+@click.option("--no-env", is_flag=True, help="Do not record the environment.")
+@click.option("--json", "as_json", is_flag=True, help="Print the registered version as JSON.")
+def register(
+    model: str,
+    params_file: tuple[str, ...],
+    param: tuple[str, ...],
+    metrics_file: tuple[str, ...],
+    metric: tuple[str, ...],
+    data: tuple[str, ...],
+    artifact: tuple[str, ...],
+    tag: tuple[str, ...],
+    version: str | None,
+    parent: str | None,
+    description: str | None,
+    actor: str | None,
+    no_git: bool,
+    no_env: bool,
+    as_json: bool,
+) -> None:
+    """Register a version from files and flags (for CI and shells)."""
+    from modeltrail.core.actor import resolve_actor
+    from modeltrail.core.errors import UsageError
+    from modeltrail.core.tracking import Run
+    from modeltrail.core.versioning import SemVer
+
+    from .inputs import flatten_metrics, load_mapping_file, pairs_to_params, split_pair
+
+    settings = _settings()
+    if version is not None:
+        SemVer.parse(version)
+    if parent is not None:
+        SemVer.parse(parent)
+    run = Run(
+        model,
+        description=description,
+        version=version,
+        parent=parent,
+        cache_path=(Path(settings.cache_dir) / "statcache.db") if settings.cache_dir else None,
+    )
+    for path in params_file:
+        run.log_params(load_mapping_file(path, "params"))
+    run.log_params(pairs_to_params(param))
+    metric_values: dict[str, Any] = {}
+    for path in metrics_file:
+        metric_values.update(flatten_metrics(load_mapping_file(path, "metrics")))
+    for pair in metric:
+        key, value = split_pair(pair, "--metric")
+        metric_values[key] = value
+    for name, value in metric_values.items():
+        for point in value if isinstance(value, list) else [value]:
+            run.log_metric(name, point)
+    for pair in data:
+        role, path = split_pair(pair, "--data")
+        if not path:
+            raise UsageError(f"--data {pair!r} names no path")
+        run.log_data(role, path)
+    for item in artifact:
+        name, sep, path = item.partition("=")
+        if sep and "://" not in name:
+            run.log_artifact(path, name=name)
+        else:
+            run.log_artifact(item)
+    for pair in tag:
+        run.set_tag(*split_pair(pair, "--tag"))
+
+    draft = run.draft(capture_code=not no_git, capture_environment=not no_env)
+    registry = _registry()
+    try:
+        record = registry.register(draft, actor=resolve_actor(actor, configured=settings.actor))
+    finally:
+        registry.close()
+    if as_json:
+        from modeltrail.core.serialize import record_to_dict
+
+        _print_json(record_to_dict(record))
+        return
+    from .terminal import console
+
+    parent_note = f" (parent {record.parent})" if record.parent else ""
+    console().print(f"registered {record.model} {record.version}{parent_note}")
+
+
+# -- list / show -----------------------------------------------------------------------------
+
+
+@app.command("list")
+@click.argument("model", required=False)
+@click.option(
+    "--limit",
+    "-n",
+    default=50,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Versions to show, newest first (0: all).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def list_(model: str | None, limit: int, as_json: bool) -> None:
+    """List models (latest version, counts), or one model's versions newest first."""
+    registry = _registry()
+    try:
+        if model is None:
+            models = registry.list_models()
+            if as_json:
+                from modeltrail.core.serialize import model_summary_to_dict
+
+                _print_json([model_summary_to_dict(m) for m in models])
+                return
+            from .terminal import console, models_table
+
+            if not models:
+                console().print("no models yet: register one with `modeltrail register` or track()")
+                return
+            console().print(models_table(models))
+            return
+        versions = registry.list_versions(model, limit=limit or None)
+        total = registry.count_versions(model)
+    finally:
+        registry.close()
+    if as_json:
+        from modeltrail.core.serialize import version_summary_to_dict
+
+        _print_json([version_summary_to_dict(v) for v in versions])
+        return
+    from .terminal import console, versions_table
+
+    console().print(versions_table(model, versions, total))
+
+
+@app.command()
+@click.argument("model")
+@click.argument("version", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Everything recorded, as JSON.")
+@click.option("--history", is_flag=True, help="Include every metric point (with --json).")
+def show(model: str, version: str | None, as_json: bool, history: bool) -> None:
+    """Show everything recorded for a version (default: the newest)."""
+    registry = _registry()
+    try:
+        version = version or registry.latest_version(model)
+        record = registry.load(model, version, history=history)
+    finally:
+        registry.close()
+    if as_json:
+        from modeltrail.core.serialize import record_to_dict
+
+        _print_json(record_to_dict(record))
+        return
+    from .terminal import console, record_view
+
+    console().print(record_view(record))
+
+
+# -- demo ------------------------------------------------------------------------------------
+
+
+@app.command()
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path),
+    default=Path("modeltrail-demo"),
+    show_default=True,
+    help="Where to create the demo project.",
+)
+def demo(directory: Path) -> None:
+    """Create a demo project, train and register real versions, and report what changed."""
+    from .demo import run_demo
+
+    run_demo(directory, settings=_settings())
+
+
+# -- entry point -----------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; turn modeltrail's errors into a red line and an exit code."""
+    from modeltrail.core.errors import ModeltrailError
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    STATE.debug = "--debug" in args
+    try:
+        app.main(args=args, prog_name="modeltrail", standalone_mode=True)
+    except SystemExit as exit_:
+        code = exit_.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except ModeltrailError as exc:
+        if STATE.debug:
+            raise
+        _error(exc.message, exc.hint)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _error("interrupted", None)
+        return 130
+    except Exception as exc:
+        if STATE.debug:
+            raise
+        _error(
+            f"unexpected error: {type(exc).__name__}: {exc}",
+            "run again with --debug for the traceback",
+        )
+        return 1
+    return 0
+
+
+def _error(message: str, hint: str | None) -> None:
+    from .terminal import console
+
+    err = console(stderr=True)
+    from rich.markup import escape
+
+    err.print(f"[bold red]error:[/] {escape(message)}")
+    if hint:
+        err.print(f"[dim]hint: {escape(hint)}[/]")
+
+
+def entry() -> None:
+    sys.exit(main())

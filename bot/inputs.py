@@ -1,0 +1,67 @@
+"""Reading what people type and the files they point at: `k=v` pairs, params/metrics files."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from modeltrail.core.errors import UsageError
+from modeltrail.core.params import parse_cli_value
+
+
+def split_pair(text: str, what: str) -> tuple[str, str]:
+    """`"lr=0.1"` -> `("lr", "0.1")`; a usage error naming `what` otherwise."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise UsageError(f"{what} {text!r} is not of the form KEY=VALUE")
+    return key.strip(), value.strip()
+
+
+def pairs_to_params(pairs: Iterable[str]) -> dict[str, Any]:
+    """`--param optimizer.lr=0.01` values: JSON where they parse, else strings."""
+    return {key: parse_cli_value(value) for key, value in (split_pair(p, "--param") for p in pairs)}
+
+
+def load_mapping_file(path: str, what: str) -> dict[str, Any]:
+    """A YAML or JSON file holding a mapping (params.yaml, metrics.json, …)."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{what} file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {what} file {path}: {exc}") from None
+    try:
+        if file.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text)
+    except (ValueError, Exception) as exc:  # yaml.YAMLError does not derive from ValueError
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(f"{what} file {path} is not valid {_format(file)}: {first}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise UsageError(f"{what} file {path} must hold a mapping of names to values")
+    return dict(data)
+
+
+def flatten_metrics(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Metrics files nest like DVC's (`{"test": {"auc": 0.9}}` -> `test.auc`). A list of
+    numbers is a history, one point per step."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten_metrics(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _format(file: Path) -> str:
+    return "JSON" if file.suffix.lower() == ".json" else "YAML"

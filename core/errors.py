@@ -1,0 +1,107 @@
+"""One error tree for everything modeltrail raises on purpose.
+
+Every error carries a one-line message saying what is wrong and, where we know it, a hint
+saying what to do. The CLI and the bot turn these into a red line / an ephemeral reply and an
+exit code; anything else that escapes is a bug.
+"""
+
+from __future__ import annotations
+
+
+class ModeltrailError(Exception):
+    """Root of every error modeltrail raises deliberately."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message} ({self.hint})"
+
+
+class UsageError(ModeltrailError):
+    """The request itself is malformed (bad flag value, bad key=value pair)."""
+
+    exit_code = 2
+
+
+class NotFoundError(ModeltrailError):
+    pass
+
+
+class ModelNotFoundError(NotFoundError):
+    def __init__(self, model: str) -> None:
+        super().__init__(
+            f"no model named {model!r} in the registry",
+            hint="`modeltrail list` shows the models there are",
+        )
+        self.model = model
+
+
+class VersionNotFoundError(NotFoundError):
+    def __init__(self, model: str, version: str) -> None:
+        super().__init__(
+            f"model {model!r} has no version {version}",
+            hint=f"`modeltrail list {model}` shows its versions",
+        )
+        self.model = model
+        self.version = version
+
+
+class InvalidVersionError(ModeltrailError):
+    def __init__(self, text: str) -> None:
+        super().__init__(
+            f"{text!r} is not a version number",
+            hint="use MAJOR.MINOR.PATCH, e.g. 2.1.5",
+        )
+        self.text = text
+
+
+class DuplicateVersionError(ModeltrailError):
+    def __init__(self, model: str, version: str) -> None:
+        super().__init__(
+            f"model {model!r} already has version {version}",
+            hint="registered versions are immutable; pick another number or leave --version out",
+        )
+        self.model = model
+        self.version = version
+
+
+class InvalidNameError(ModeltrailError):
+    pass
+
+
+class InvalidParamError(ModeltrailError):
+    pass
+
+
+class InvalidMetricError(ModeltrailError):
+    pass
+
+
+class DataPathError(ModeltrailError):
+    """A data snapshot or artifact path cannot be read."""
+
+
+class CaptureError(ModeltrailError):
+    """Something about the run's surroundings could not be recorded."""
+
+
+class ConfigError(ModeltrailError):
+    pass
+
+
+class DatabaseError(ModeltrailError):
+    """The registry database cannot be opened or used."""
+
+
+class SchemaTooNewError(DatabaseError):
+    def __init__(self, found: str) -> None:
+        super().__init__(
+            f"the registry database has schema revision {found}, newer than this modeltrail knows",
+            hint="upgrade modeltrail (pip install -U modeltrail) before using this registry",
+        )
+        self.found = found

@@ -1,0 +1,833 @@
+"""The registry: the only writer of the database, and the reader that hands out records.
+
+Every mutation runs in one write transaction together with its audit event, so a failure
+leaves nothing behind. Rows never leave this module: callers get the frozen values of
+`records.py`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, func, insert, select, update
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+
+from . import audit, schema
+from .config import Settings
+from .db import WRITE, ensure_schema, make_engine
+from .errors import (
+    DatabaseError,
+    DuplicateVersionError,
+    InvalidMetricError,
+    InvalidNameError,
+    ModelNotFoundError,
+    UsageError,
+    VersionNotFoundError,
+)
+from .metrics import check_metric_name, check_metric_value, default_metric_spec
+from .params import decode_value, encode_value, flatten_params
+from .records import (
+    Artifact,
+    AuditEvent,
+    CodeState,
+    DataSnapshot,
+    Environment,
+    ManifestEntry,
+    Metric,
+    MetricPoint,
+    MetricSpec,
+    ModelSummary,
+    Note,
+    VersionDraft,
+    VersionRecord,
+    VersionSummary,
+)
+from .versioning import SemVer
+
+_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
+FIRST_VERSION = SemVer(1, 0, 0)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def check_model_name(name: str) -> str:
+    if not isinstance(name, str) or not _MODEL_NAME.match(name):
+        raise InvalidNameError(
+            f"{name!r} is not a valid model name",
+            hint="use letters, digits, '.', '_', '-' or '/', starting with a letter or digit",
+        )
+    return name
+
+
+class Registry:
+    """A model registry on one database (SQLite file or PostgreSQL)."""
+
+    def __init__(self, engine: Engine, *, clock: Any = utcnow) -> None:
+        self.engine = engine
+        self._clock = clock
+        self._sqlite = engine.dialect.name == "sqlite"
+
+    @classmethod
+    def open(
+        cls,
+        url: str | None = None,
+        *,
+        settings: Settings | None = None,
+        clock: Any = utcnow,
+    ) -> Registry:
+        """Open (and create or migrate, on first use) the registry at `url` or from settings."""
+        settings = settings or Settings.load()
+        explicit = url or settings.database_url
+        resolved = explicit or settings.resolved_database_url()
+        # The default location is ours to create; an explicit path's directory must exist.
+        engine = make_engine(resolved, create_dirs=explicit is None)
+        ensure_schema(engine)
+        return cls(engine, clock=clock)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transactions -------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+                yield conn
+        except OperationalError as exc:
+            raise DatabaseError(f"the registry database refused the write: {_short(exc)}") from None
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except OperationalError as exc:
+            raise DatabaseError(f"cannot read the registry database: {_short(exc)}") from None
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def register(self, draft: VersionDraft, *, actor: str) -> VersionRecord:
+        """Record a new version. Validates everything first; writes all of it or nothing."""
+        model = check_model_name(draft.model)
+        flat_params = flatten_params(draft.params)
+        points = _check_metric_points(draft.metric_points)
+        _check_unique(draft.data, "role", "data snapshot")
+        _check_unique(draft.artifacts, "name", "artifact")
+        explicit = SemVer.parse(draft.version) if draft.version is not None else None
+        parent_wanted = SemVer.parse(draft.parent) if draft.parent else None
+        now = self._clock()
+
+        for attempt in range(5):
+            try:
+                with self._write() as conn:
+                    version = self._insert_version(
+                        conn, draft, model, flat_params, points, explicit, parent_wanted, actor, now
+                    )
+                return self.load(model, str(version))
+            except IntegrityError as exc:
+                if explicit is not None and _is_version_conflict(exc):
+                    raise DuplicateVersionError(model, str(explicit)) from None
+                # Auto-numbering raced with another writer (only possible if the model row
+                # was created concurrently): try again with a fresh view.
+                if attempt == 4:
+                    raise DatabaseError(f"could not register a version: {_short(exc)}") from None
+        raise AssertionError("unreachable")
+
+    def _insert_version(
+        self,
+        conn: Connection,
+        draft: VersionDraft,
+        model: str,
+        flat_params: dict[str, Any],
+        points: dict[str, list[tuple[int, float, float]]],
+        explicit: SemVer | None,
+        parent_wanted: SemVer | None,
+        actor: str,
+        now: dt.datetime,
+    ) -> SemVer:
+        model_id = self._lock_or_create_model(conn, model, now)
+        newest = self._newest(conn, model_id)
+        if explicit is not None:
+            version = explicit
+            if self._version_id(conn, model_id, version) is not None:
+                raise DuplicateVersionError(model, str(version))
+        else:
+            version = newest.bump("patch") if newest else FIRST_VERSION
+
+        if draft.parent == "":
+            parent_id = None
+        elif parent_wanted is not None:
+            parent_id = self._version_id(conn, model_id, parent_wanted)
+            if parent_id is None:
+                raise VersionNotFoundError(model, str(parent_wanted))
+        else:
+            parent_id = self._newest_before_id(conn, model_id, version)
+
+        if draft.environment is not None:
+            self._upsert_environment(conn, draft.environment)
+
+        code = draft.code
+        version_id = conn.execute(
+            insert(schema.versions).returning(schema.versions.c.id),
+            {
+                "model_id": model_id,
+                "version": str(version),
+                "major": version.major,
+                "minor": version.minor,
+                "patch": version.patch,
+                "created_at": now,
+                "actor": actor,
+                "description": draft.description,
+                "stage": "none",
+                "parent_id": parent_id,
+                "code_repo_root": code.repo_root if code else None,
+                "code_commit": code.commit if code else None,
+                "code_branch": code.branch if code else None,
+                "code_remote_url": code.remote_url if code else None,
+                "code_dirty": code.dirty if code else None,
+                "code_dirty_files": json.dumps(list(code.dirty_files)) if code else None,
+                "code_diff_digest": code.diff_digest if code else None,
+                "environment_fingerprint": (
+                    draft.environment.fingerprint if draft.environment else None
+                ),
+            },
+        ).scalar_one()
+
+        if flat_params:
+            conn.execute(
+                insert(schema.params),
+                [
+                    {"version_id": version_id, "key": k, "value": encode_value(v)}
+                    for k, v in flat_params.items()
+                ],
+            )
+        self._insert_metrics(conn, version_id, points)
+        if draft.data:
+            conn.execute(
+                insert(schema.data_snapshots),
+                [_snapshot_row(version_id, i, snap) for i, snap in enumerate(draft.data)],
+            )
+        if draft.artifacts:
+            conn.execute(
+                insert(schema.artifacts),
+                [
+                    {
+                        "version_id": version_id,
+                        "position": i,
+                        "name": a.name,
+                        "uri": a.uri,
+                        "digest": a.digest,
+                        "size": a.size,
+                    }
+                    for i, a in enumerate(draft.artifacts)
+                ],
+            )
+        if draft.tags:
+            conn.execute(
+                insert(schema.tags),
+                [
+                    {"version_id": version_id, "key": k, "value": str(v)}
+                    for k, v in draft.tags.items()
+                ],
+            )
+        conn.execute(
+            update(schema.models).where(schema.models.c.id == model_id).values(updated_at=now)
+        )
+        self._append_audit(
+            conn,
+            now=now,
+            actor=actor,
+            action="register",
+            model=model,
+            version=str(version),
+            before=None,
+            after=_register_summary(draft, flat_params, points),
+            reason=draft.description,
+        )
+        return version
+
+    def _insert_metrics(
+        self, conn: Connection, version_id: int, points: dict[str, list[tuple[int, float, float]]]
+    ) -> None:
+        if not points:
+            return
+        finals = []
+        rows: list[tuple[int, str, int, int, float, float]] = []
+        for name, history in points.items():
+            step, value, stamp = history[-1]
+            finals.append(
+                {
+                    "version_id": version_id,
+                    "name": name,
+                    "value": value,
+                    "step": step,
+                    "timestamp": stamp,
+                    "history_count": len(history),
+                }
+            )
+            rows.extend((version_id, name, seq, s, v, t) for seq, (s, v, t) in enumerate(history))
+        conn.execute(insert(schema.metrics), finals)
+        # Straight to the driver's executemany: SQLAlchemy's per-row parameter processing
+        # would cost more than the insert itself for 10,000-point histories.
+        mark = "?" if self._sqlite else "%s"
+        conn.exec_driver_sql(
+            "INSERT INTO metric_points (version_id, name, seq, step, value, timestamp) "
+            f"VALUES ({', '.join([mark] * 6)})",
+            rows,
+        )
+
+    def set_metric_goal(
+        self,
+        model: str,
+        name: str,
+        goal: str,
+        tolerance: float = 0.0,
+        *,
+        actor: str,
+        reason: str | None = None,
+    ) -> MetricSpec:
+        """Say per model whether a metric is to be maximised or minimised, and its noise band."""
+        check_metric_name(name)
+        if goal not in ("maximize", "minimize"):
+            raise UsageError(f"goal must be 'maximize' or 'minimize', not {goal!r}")
+        if not math.isfinite(tolerance) or tolerance < 0:
+            raise UsageError(f"tolerance must be a finite number ≥ 0, not {tolerance}")
+        now = self._clock()
+        with self._write() as conn:
+            model_id = self._model_id(conn, model, lock=True)
+            previous = conn.execute(
+                select(schema.metric_goals.c.goal, schema.metric_goals.c.tolerance).where(
+                    schema.metric_goals.c.model_id == model_id, schema.metric_goals.c.name == name
+                )
+            ).first()
+            if previous is None:
+                conn.execute(
+                    insert(schema.metric_goals),
+                    {"model_id": model_id, "name": name, "goal": goal, "tolerance": tolerance},
+                )
+            else:
+                conn.execute(
+                    update(schema.metric_goals)
+                    .where(
+                        schema.metric_goals.c.model_id == model_id,
+                        schema.metric_goals.c.name == name,
+                    )
+                    .values(goal=goal, tolerance=tolerance)
+                )
+            self._append_audit(
+                conn,
+                now=now,
+                actor=actor,
+                action="metric_goal",
+                model=model,
+                version=None,
+                before=(
+                    {"metric": name, "goal": previous[0], "tolerance": previous[1]}
+                    if previous
+                    else None
+                ),
+                after={"metric": name, "goal": goal, "tolerance": tolerance},
+                reason=reason,
+            )
+        return MetricSpec(name=name, goal=goal, tolerance=tolerance)  # type: ignore[arg-type]
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def load(self, model: str, version: str, *, history: bool = False) -> VersionRecord:
+        wanted = SemVer.parse(version)
+        with self._read() as conn:
+            model_id = self._model_id(conn, model)
+            v = schema.versions
+            parent = v.alias("parent")
+            row = conn.execute(
+                select(v, parent.c.version.label("parent_version"))
+                .select_from(v.outerjoin(parent, v.c.parent_id == parent.c.id))
+                .where(v.c.model_id == model_id, v.c.version == str(wanted))
+            ).first()
+            if row is None:
+                raise VersionNotFoundError(model, str(wanted))
+            return self._record(conn, model, model_id, row._mapping, history=history)
+
+    def _record(
+        self,
+        conn: Connection,
+        model: str,
+        model_id: int,
+        row: Mapping[str, Any],
+        *,
+        history: bool,
+    ) -> VersionRecord:
+        version_id = row["id"]
+        params = {
+            key: decode_value(value)
+            for key, value in conn.execute(
+                select(schema.params.c.key, schema.params.c.value)
+                .where(schema.params.c.version_id == version_id)
+                .order_by(schema.params.c.key)
+            )
+        }
+        histories: dict[str, tuple[MetricPoint, ...]] = {}
+        if history:
+            for name, step, value, stamp in conn.execute(
+                select(
+                    schema.metric_points.c.name,
+                    schema.metric_points.c.step,
+                    schema.metric_points.c.value,
+                    schema.metric_points.c.timestamp,
+                )
+                .where(schema.metric_points.c.version_id == version_id)
+                .order_by(schema.metric_points.c.name, schema.metric_points.c.seq)
+            ):
+                histories.setdefault(name, ())
+                histories[name] += (MetricPoint(step, value, _from_epoch(stamp)),)
+        metrics = {}
+        for m in conn.execute(
+            select(schema.metrics)
+            .where(schema.metrics.c.version_id == version_id)
+            .order_by(schema.metrics.c.name)
+        ).mappings():
+            metrics[m["name"]] = Metric(
+                name=m["name"],
+                value=m["value"],
+                step=m["step"],
+                timestamp=_from_epoch(m["timestamp"]),
+                history_count=m["history_count"],
+                history=histories.get(m["name"], ()) if history else None,
+            )
+        data = tuple(
+            _snapshot_from_row(r)
+            for r in conn.execute(
+                select(schema.data_snapshots)
+                .where(schema.data_snapshots.c.version_id == version_id)
+                .order_by(schema.data_snapshots.c.position)
+            ).mappings()
+        )
+        artifacts = tuple(
+            Artifact(name=r["name"], uri=r["uri"], digest=r["digest"], size=r["size"])
+            for r in conn.execute(
+                select(schema.artifacts)
+                .where(schema.artifacts.c.version_id == version_id)
+                .order_by(schema.artifacts.c.position)
+            ).mappings()
+        )
+        tags = dict(
+            conn.execute(
+                select(schema.tags.c.key, schema.tags.c.value)
+                .where(schema.tags.c.version_id == version_id)
+                .order_by(schema.tags.c.key)
+            ).all()
+        )
+        notes = tuple(
+            Note(text=r["text"], actor=r["actor"], created_at=r["created_at"])
+            for r in conn.execute(
+                select(schema.notes)
+                .where(schema.notes.c.version_id == version_id)
+                .order_by(schema.notes.c.id)
+            ).mappings()
+        )
+        environment = None
+        if row["environment_fingerprint"]:
+            environment = self._environment(conn, row["environment_fingerprint"])
+        code = None
+        if row["code_commit"]:
+            code = CodeState(
+                repo_root=row["code_repo_root"] or "",
+                commit=row["code_commit"],
+                branch=row["code_branch"],
+                remote_url=row["code_remote_url"],
+                dirty=bool(row["code_dirty"]),
+                dirty_files=tuple(json.loads(row["code_dirty_files"] or "[]")),
+                diff_digest=row["code_diff_digest"],
+            )
+        return VersionRecord(
+            model=model,
+            version=row["version"],
+            created_at=row["created_at"],
+            actor=row["actor"],
+            description=row["description"],
+            stage=row["stage"],
+            parent=row["parent_version"],
+            params=params,
+            metrics=metrics,
+            data=data,
+            code=code,
+            environment=environment,
+            artifacts=artifacts,
+            tags=tags,
+            notes=notes,
+            metric_specs=self._metric_specs(conn, model_id, metrics.keys()),
+        )
+
+    def metric_specs(self, model: str) -> dict[str, MetricSpec]:
+        """The goals set for this model, plus name-based defaults for every metric it logged."""
+        with self._read() as conn:
+            model_id = self._model_id(conn, model)
+            names = conn.execute(
+                select(schema.metrics.c.name)
+                .distinct()
+                .join(schema.versions, schema.versions.c.id == schema.metrics.c.version_id)
+                .where(schema.versions.c.model_id == model_id)
+            ).scalars()
+            return self._metric_specs(conn, model_id, list(names))
+
+    def _metric_specs(
+        self, conn: Connection, model_id: int, names: Sequence[str] | Any
+    ) -> dict[str, MetricSpec]:
+        specs = {name: default_metric_spec(name) for name in names}
+        for name, goal, tolerance in conn.execute(
+            select(
+                schema.metric_goals.c.name,
+                schema.metric_goals.c.goal,
+                schema.metric_goals.c.tolerance,
+            ).where(schema.metric_goals.c.model_id == model_id)
+        ):
+            specs[name] = MetricSpec(name=name, goal=goal, tolerance=tolerance)
+        return specs
+
+    def metric_history(self, model: str, version: str, name: str) -> tuple[MetricPoint, ...]:
+        record = self.load(model, version, history=True)
+        metric = record.metrics.get(name)
+        if metric is None:
+            raise InvalidMetricError(f"version {version} of {model!r} has no metric {name!r}")
+        return metric.history or ()
+
+    def list_models(self) -> list[ModelSummary]:
+        m, v = schema.models, schema.versions
+        with self._read() as conn:
+            counts = dict(
+                conn.execute(select(v.c.model_id, func.count()).group_by(v.c.model_id)).all()
+            )
+            production = dict(
+                conn.execute(
+                    select(v.c.model_id, v.c.version).where(v.c.stage == "production")
+                ).all()
+            )
+            summaries = []
+            for row in conn.execute(select(m).order_by(m.c.name)).mappings():
+                newest = self._newest(conn, row["id"])
+                summaries.append(
+                    ModelSummary(
+                        name=row["name"],
+                        latest_version=str(newest) if newest else None,
+                        version_count=counts.get(row["id"], 0),
+                        production_version=production.get(row["id"]),
+                        created_at=row["created_at"],
+                        updated_at=row["updated_at"],
+                    )
+                )
+            return summaries
+
+    def list_versions(self, model: str, *, limit: int | None = None) -> list[VersionSummary]:
+        """Versions newest first (semantic order, not creation order)."""
+        v = schema.versions
+        with self._read() as conn:
+            model_id = self._model_id(conn, model)
+            query = (
+                select(v.c.version, v.c.created_at, v.c.actor, v.c.stage, v.c.description)
+                .where(v.c.model_id == model_id)
+                .order_by(v.c.major.desc(), v.c.minor.desc(), v.c.patch.desc())
+            )
+            if limit is not None:
+                query = query.limit(limit)
+            return [
+                VersionSummary(model, r[0], r[1], r[2], r[3], r[4]) for r in conn.execute(query)
+            ]
+
+    def count_versions(self, model: str) -> int:
+        with self._read() as conn:
+            model_id = self._model_id(conn, model)
+            return int(
+                conn.execute(
+                    select(func.count()).where(schema.versions.c.model_id == model_id)
+                ).scalar_one()
+            )
+
+    def latest_version(self, model: str) -> str:
+        with self._read() as conn:
+            model_id = self._model_id(conn, model)
+            newest = self._newest(conn, model_id)
+        if newest is None:
+            raise VersionNotFoundError(model, "(any)")
+        return str(newest)
+
+    # -- audit ----------------------------------------------------------------------------
+
+    def audit_log(self, model: str | None = None, *, limit: int | None = None) -> list[AuditEvent]:
+        a = schema.audit_events
+        query = select(a).order_by(a.c.seq.desc())
+        if model is not None:
+            query = query.where(a.c.model == model)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._read() as conn:
+            return [audit.StoredEvent(**r).to_event() for r in conn.execute(query).mappings()]
+
+    def verify_audit(self) -> audit.VerifyResult:
+        a = schema.audit_events
+        with self._read() as conn:
+            head = conn.execute(select(schema.audit_head.c.seq, schema.audit_head.c.hash)).first()
+            rows = conn.execute(select(a).order_by(a.c.seq)).mappings()
+            return audit.verify_chain(
+                (audit.StoredEvent(**r) for r in rows), tuple(head) if head else None
+            )
+
+    def _append_audit(
+        self,
+        conn: Connection,
+        *,
+        now: dt.datetime,
+        actor: str,
+        action: str,
+        model: str | None,
+        version: str | None,
+        before: Mapping[str, Any] | None,
+        after: Mapping[str, Any] | None,
+        reason: str | None,
+    ) -> None:
+        head_query = select(schema.audit_head.c.seq, schema.audit_head.c.hash).where(
+            schema.audit_head.c.id == 1
+        )
+        if not self._sqlite:
+            head_query = head_query.with_for_update()
+        head = conn.execute(head_query).first()
+        seq, prev_hash = (head[0] + 1, head[1]) if head else (1, audit.GENESIS)
+        fields = {
+            "seq": seq,
+            "created_at": now.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+            "actor": actor,
+            "action": action,
+            "model": model,
+            "version": version,
+            "before": audit.canonical_json(before),
+            "after": audit.canonical_json(after),
+            "reason": reason,
+            "prev_hash": prev_hash,
+        }
+        digest = audit.event_hash(**fields)
+        conn.execute(insert(schema.audit_events), {**fields, "hash": digest})
+        if head is None:
+            conn.execute(insert(schema.audit_head), {"id": 1, "seq": seq, "hash": digest})
+        else:
+            conn.execute(
+                update(schema.audit_head)
+                .where(schema.audit_head.c.id == 1)
+                .values(seq=seq, hash=digest)
+            )
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _model_id(self, conn: Connection, model: str, *, lock: bool = False) -> int:
+        query = select(schema.models.c.id).where(schema.models.c.name == model)
+        if lock and not self._sqlite:
+            query = query.with_for_update()
+        model_id = conn.execute(query).scalar()
+        if model_id is None:
+            raise ModelNotFoundError(model)
+        return int(model_id)
+
+    def _lock_or_create_model(self, conn: Connection, model: str, now: dt.datetime) -> int:
+        dialect = sqlite_dialect if self._sqlite else pg_dialect
+        conn.execute(
+            dialect.insert(schema.models)
+            .values(name=model, created_at=now, updated_at=now)
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        # On PostgreSQL the row lock serialises version numbering per model; SQLite's
+        # BEGIN IMMEDIATE already serialises every writer.
+        return self._model_id(conn, model, lock=True)
+
+    def _newest(self, conn: Connection, model_id: int) -> SemVer | None:
+        v = schema.versions
+        row = conn.execute(
+            select(v.c.major, v.c.minor, v.c.patch)
+            .where(v.c.model_id == model_id)
+            .order_by(v.c.major.desc(), v.c.minor.desc(), v.c.patch.desc())
+            .limit(1)
+        ).first()
+        return SemVer(*row) if row else None
+
+    def _newest_before_id(self, conn: Connection, model_id: int, version: SemVer) -> int | None:
+        v = schema.versions
+        older = (
+            (v.c.major < version.major)
+            | and_(v.c.major == version.major, v.c.minor < version.minor)
+            | and_(
+                v.c.major == version.major, v.c.minor == version.minor, v.c.patch < version.patch
+            )
+        )
+        return conn.execute(
+            select(v.c.id)
+            .where(v.c.model_id == model_id, older)
+            .order_by(v.c.major.desc(), v.c.minor.desc(), v.c.patch.desc())
+            .limit(1)
+        ).scalar()
+
+    def _version_id(self, conn: Connection, model_id: int, version: SemVer) -> int | None:
+        return conn.execute(
+            select(schema.versions.c.id).where(
+                schema.versions.c.model_id == model_id,
+                schema.versions.c.version == str(version),
+            )
+        ).scalar()
+
+    def _upsert_environment(self, conn: Connection, env: Environment) -> None:
+        dialect = sqlite_dialect if self._sqlite else pg_dialect
+        conn.execute(
+            dialect.insert(schema.environments)
+            .values(
+                fingerprint=env.fingerprint,
+                python_version=env.python_version,
+                python_implementation=env.python_implementation,
+                platform=env.platform,
+                machine=env.machine,
+                cpu_model=env.cpu_model,
+                cpu_count=env.cpu_count,
+                gpus=json.dumps(list(env.gpus)),
+                packages=json.dumps(dict(sorted(env.packages.items())), separators=(",", ":")),
+            )
+            .on_conflict_do_nothing(index_elements=["fingerprint"])
+        )
+
+    def _environment(self, conn: Connection, fingerprint: str) -> Environment | None:
+        row = (
+            conn.execute(
+                select(schema.environments).where(schema.environments.c.fingerprint == fingerprint)
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return None
+        return Environment(
+            python_version=row["python_version"],
+            python_implementation=row["python_implementation"],
+            platform=row["platform"],
+            machine=row["machine"],
+            cpu_model=row["cpu_model"],
+            cpu_count=row["cpu_count"],
+            gpus=tuple(json.loads(row["gpus"])),
+            packages=json.loads(row["packages"]),
+            fingerprint=row["fingerprint"],
+        )
+
+
+def _check_metric_points(
+    metric_points: Mapping[str, Sequence[tuple[int, float, float]]],
+) -> dict[str, list[tuple[int, float, float]]]:
+    checked: dict[str, list[tuple[int, float, float]]] = {}
+    for name, history in metric_points.items():
+        check_metric_name(name)
+        if not history:
+            continue
+        for step, value, _stamp in history:
+            if not (isinstance(value, float) and math.isfinite(value)):
+                check_metric_value(name, value)
+            if not isinstance(step, int) or isinstance(step, bool):
+                raise InvalidMetricError(f"metric {name!r} has step {step!r}; steps are integers")
+        checked[name] = [(int(s), float(v), float(t)) for s, v, t in history]
+    return checked
+
+
+def _check_unique(items: Sequence[Any], attribute: str, what: str) -> None:
+    seen: set[str] = set()
+    for item in items:
+        key = getattr(item, attribute)
+        if key in seen:
+            raise UsageError(f"two {what}s are named {key!r}; each {attribute} may appear once")
+        seen.add(key)
+
+
+def _snapshot_row(version_id: int, position: int, snap: DataSnapshot) -> dict[str, Any]:
+    manifest = None
+    if snap.manifest is not None:
+        manifest = json.dumps(
+            [[e.path, e.size, e.digest] for e in snap.manifest], separators=(",", ":")
+        )
+    return {
+        "version_id": version_id,
+        "role": snap.role,
+        "position": position,
+        "path": snap.path,
+        "kind": snap.kind,
+        "digest": snap.digest,
+        "size": snap.size,
+        "file_count": snap.file_count,
+        "manifest": manifest,
+        "dvc_md5": snap.dvc_md5,
+        "dvc_source": snap.dvc_source,
+    }
+
+
+def _snapshot_from_row(row: Mapping[str, Any]) -> DataSnapshot:
+    manifest = None
+    if row["manifest"] is not None:
+        manifest = tuple(ManifestEntry(p, s, d) for p, s, d in json.loads(row["manifest"]))
+    return DataSnapshot(
+        role=row["role"],
+        path=row["path"],
+        kind=row["kind"],
+        digest=row["digest"],
+        size=row["size"],
+        file_count=row["file_count"],
+        manifest=manifest,
+        dvc_md5=row["dvc_md5"],
+        dvc_source=row["dvc_source"],
+    )
+
+
+def _register_summary(
+    draft: VersionDraft,
+    flat_params: Mapping[str, Any],
+    points: Mapping[str, list[tuple[int, float, float]]],
+) -> dict[str, Any]:
+    """What the audit trail keeps of a registration: enough to notice later tampering
+    with the version's recipe without copying every metric point into the trail."""
+    return {
+        "params_digest": _digest_json(flat_params),
+        "params": len(flat_params),
+        "metrics": {name: history[-1][1] for name, history in points.items()},
+        "data": {s.role: s.digest or s.dvc_md5 for s in draft.data},
+        "artifacts": {a.name: a.digest for a in draft.artifacts},
+        "commit": draft.code.commit if draft.code else None,
+        "dirty": draft.code.dirty if draft.code else None,
+        "environment": draft.environment.fingerprint if draft.environment else None,
+        "parent": draft.parent,
+    }
+
+
+def _digest_json(value: Any) -> str:
+    import hashlib
+
+    return hashlib.sha256(encode_value(value).encode("utf-8")).hexdigest()
+
+
+def _from_epoch(stamp: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(stamp, dt.UTC)
+
+
+def _is_version_conflict(exc: IntegrityError) -> bool:
+    message = str(exc.orig).lower()
+    return "versions" in message or "uq_versions" in message
+
+
+def _short(exc: SQLAlchemyError) -> str:
+    orig = getattr(exc, "orig", None)
+    lines = str(orig if orig is not None else exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

@@ -1,0 +1,225 @@
+"""The registry's tables, as SQLAlchemy Core metadata.
+
+Core rather than ORM classes: every read and write goes through a handful of explicit
+statements in `registry.py`, and keeping `sqlalchemy.orm` out of the import graph saves a
+tenth of a second on every CLI call (the `show` budget is 0.4 s for a fresh process).
+
+Timestamps are stored as naive UTC and handed out timezone-aware. Metric points keep theirs as
+epoch seconds (a float), because per-row datetime conversion would dominate metric ingest.
+JSON-shaped values are stored as text we serialise ourselves, so SQLite and PostgreSQL hold
+byte-identical content (the audit hash chain depends on that).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; pass an aware UTC datetime")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC)
+
+
+models = Table(
+    "models",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+metric_goals = Table(
+    "metric_goals",
+    metadata,
+    Column("model_id", ForeignKey("models.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(250), primary_key=True),
+    Column("goal", String(10), nullable=False),
+    Column("tolerance", Float, nullable=False),
+)
+
+environments = Table(
+    "environments",
+    metadata,
+    Column("fingerprint", String(64), primary_key=True),
+    Column("python_version", String(50), nullable=False),
+    Column("python_implementation", String(50), nullable=False),
+    Column("platform", String(300), nullable=False),
+    Column("machine", String(50), nullable=False),
+    Column("cpu_model", String(300)),
+    Column("cpu_count", Integer),
+    Column("gpus", Text, nullable=False),  # JSON list
+    Column("packages", Text, nullable=False),  # JSON object name -> version
+)
+
+versions = Table(
+    "versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("model_id", ForeignKey("models.id", ondelete="CASCADE"), nullable=False),
+    Column("version", String(50), nullable=False),
+    Column("major", Integer, nullable=False),
+    Column("minor", Integer, nullable=False),
+    Column("patch", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("actor", String(300), nullable=False),
+    Column("description", Text),
+    Column("stage", String(20), nullable=False, server_default="none"),
+    Column("parent_id", ForeignKey("versions.id")),
+    Column("code_repo_root", Text),
+    Column("code_commit", String(64)),
+    Column("code_branch", String(300)),
+    Column("code_remote_url", Text),
+    Column("code_dirty", Boolean),
+    Column("code_dirty_files", Text),  # JSON list
+    Column("code_diff_digest", String(64)),
+    Column("environment_fingerprint", ForeignKey("environments.fingerprint")),
+    UniqueConstraint("model_id", "version"),
+    Index("ix_versions_order", "model_id", "major", "minor", "patch"),
+    Index("ix_versions_commit", "code_commit"),
+)
+
+params = Table(
+    "params",
+    metadata,
+    Column("version_id", ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(500), primary_key=True),
+    Column("value", Text, nullable=False),  # JSON
+)
+
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("version_id", ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(250), primary_key=True),
+    Column("value", Float, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("timestamp", Float, nullable=False),
+    Column("history_count", Integer, nullable=False),
+)
+
+metric_points = Table(
+    "metric_points",
+    metadata,
+    Column("version_id", ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(250), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("step", BigInteger, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("timestamp", Float, nullable=False),
+)
+
+data_snapshots = Table(
+    "data_snapshots",
+    metadata,
+    Column("version_id", ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True),
+    Column("role", String(200), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("digest", String(64)),
+    Column("size", BigInteger),
+    Column("file_count", Integer),
+    Column("manifest", Text),  # JSON list of [path, size, digest]
+    Column("dvc_md5", String(80)),
+    Column("dvc_source", Text),
+    Index("ix_data_snapshots_digest", "digest"),
+)
+
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("version_id", ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(300), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("uri", Text, nullable=False),
+    Column("digest", String(64)),
+    Column("size", BigInteger),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("version_id", ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+notes = Table(
+    "notes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version_id", ForeignKey("versions.id", ondelete="CASCADE"), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("actor", String(300), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_notes_version", "version_id"),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("created_at", Text, nullable=False),  # ISO 8601 UTC, exactly as hashed
+    Column("actor", String(300), nullable=False),
+    Column("action", String(50), nullable=False),
+    Column("model", String(200)),
+    Column("version", String(50)),
+    Column("before", Text),  # canonical JSON
+    Column("after", Text),  # canonical JSON
+    Column("reason", Text),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_events_model", "model", "seq"),
+)
+
+# One row (id = 1). Every audit append updates it, which serialises appends on PostgreSQL
+# through the row lock, so the hash chain never forks under concurrent writers.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
