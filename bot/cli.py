@@ -332,9 +332,9 @@ def _error(message: str, hint: str | None) -> None:
     err = console(stderr=True)
     from rich.markup import escape
 
-    err.print(f"[bold red]error:[/] {escape(message)}")
+    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     if hint:
-        err.print(f"[dim]hint: {escape(hint)}[/]")
+        err.print(f"[dim]hint: {escape(hint)}[/]", soft_wrap=True)
 
 
 def entry() -> None:
