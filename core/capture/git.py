@@ -1,0 +1,347 @@
+"""The git state a model was trained from, and what changed between two commits.
+
+gitpython is imported inside the functions: `import git` costs tens of milliseconds and most
+CLI commands never need it. Everything goes through `repo.git` (one `git` process per call)
+rather than gitpython's object model, which would parse objects in Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import urllib.parse
+from typing import TYPE_CHECKING
+
+from ..records import CodeHistory, CodeState, CommitInfo
+
+if TYPE_CHECKING:
+    from git import Repo
+
+FILES_CAP = 200
+UNTRACKED_CONTENT_LIMIT = 8 * 1024 * 1024  # bytes; bigger untracked files count by stat only
+# Query parameters that carry secrets in remote URLs and presigned data URLs.
+_SECRET_PARAMS = frozenset(
+    {
+        "access_token",
+        "api_key",
+        "apikey",
+        "auth",
+        "key",
+        "password",
+        "passwd",
+        "private_token",
+        "pwd",
+        "secret",
+        "sig",
+        "signature",
+        "token",
+        "x-amz-credential",
+        "x-amz-security-token",
+        "x-amz-signature",
+        "x-goog-credential",
+        "x-goog-signature",
+    }
+)
+# Schemes where a user name is how you log in, not a secret (ssh://git@host/...).
+_USER_IS_PUBLIC = frozenset({"ssh", "git+ssh", "ssh+git", "sftp"})
+_FIELD = "\x1f"  # unit separator: cannot appear in names or subjects git prints
+
+
+def strip_credentials(url: str) -> str:
+    """Remove passwords and tokens from a URL so it can be stored and shown.
+
+    `https://user:token@host/x.git` and `https://token@host/x.git` lose the user info;
+    `ssh://git@host/x` keeps its user name but not a password; scp-like `git@host:x/y.git` is
+    returned unchanged; query parameters named like secrets (token, password, sig...) go.
+    """
+    scheme_end = url.find("://")
+    if scheme_end <= 0:
+        return url  # scp-like or a plain path: no place for a password
+    scheme = url[:scheme_end].lower()
+    rest = url[scheme_end + 3 :]
+    authority_end = len(rest)
+    for sep in "/?#":
+        idx = rest.find(sep)
+        if idx != -1:
+            authority_end = min(authority_end, idx)
+    authority, tail = rest[:authority_end], rest[authority_end:]
+    if "@" in authority:
+        userinfo, host = authority.rsplit("@", 1)
+        if scheme in _USER_IS_PUBLIC:
+            user = userinfo.split(":", 1)[0]
+            authority = f"{user}@{host}" if user else host
+        else:
+            authority = host
+    return f"{url[:scheme_end]}://{authority}{_strip_query(tail)}"
+
+
+def _strip_query(tail: str) -> str:
+    path, q, query_and_fragment = tail.partition("?")
+    if not q:
+        return tail
+    query, h, fragment = query_and_fragment.partition("#")
+    kept = [
+        (k, v)
+        for k, v in urllib.parse.parse_qsl(query, keep_blank_values=True)
+        if k.lower() not in _SECRET_PARAMS
+        and not any(word in k.lower() for word in ("token", "password", "secret"))
+    ]
+    new_query = f"?{urllib.parse.urlencode(kept)}" if kept else ""
+    return f"{path}{new_query}{h}{fragment}"
+
+
+def _open_repo(path: str | os.PathLike[str], *, search_parents: bool) -> Repo | None:
+    """The repository at (or, when searching, above) `path`, or None without git or a repo."""
+    try:
+        import git
+    except ImportError:  # gitpython raises this when the git executable is missing
+        return None
+    try:
+        repo = git.Repo(os.fspath(path), search_parent_directories=search_parents)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError, git.GitCommandNotFound):
+        return None
+    if repo.working_tree_dir is None:  # bare: nothing was trained from a working tree
+        repo.close()
+        return None
+    return repo
+
+
+def _parse_status(raw: bytes) -> tuple[str | None, str | None, list[str], list[str]]:
+    """(commit, branch, changed paths, untracked paths) from `git status --porcelain=v2 -z
+    --branch`. commit is None before the first commit, branch None when detached."""
+    commit: str | None = None
+    branch: str | None = None
+    changed: list[str] = []
+    untracked: list[str] = []
+    records = raw.split(b"\0")
+    i = 0
+    while i < len(records):
+        rec = os.fsdecode(records[i])
+        i += 1
+        if not rec:
+            continue
+        if rec.startswith("# branch.oid "):
+            oid = rec[len("# branch.oid ") :]
+            commit = None if oid == "(initial)" else oid
+        elif rec.startswith("# branch.head "):
+            head = rec[len("# branch.head ") :]
+            branch = None if head == "(detached)" else head
+        elif rec.startswith("1 "):
+            changed.append(rec.split(" ", 8)[8])
+        elif rec.startswith("2 "):
+            changed.append(rec.split(" ", 9)[9])
+            changed.append(os.fsdecode(records[i]))  # the rename's original path
+            i += 1
+        elif rec.startswith("u "):
+            changed.append(rec.split(" ", 10)[10])
+        elif rec.startswith("? "):
+            untracked.append(rec[2:])
+    return commit, branch, changed, untracked
+
+
+def _remote_url(repo: Repo) -> str | None:
+    import git
+
+    try:
+        out = repo.git.config("--get-regexp", r"^remote\..*\.url$")
+    except git.GitCommandError:  # exit 1: no remotes configured
+        return None
+    urls: dict[str, str] = {}
+    for line in out.splitlines():
+        key, _, url = line.partition(" ")
+        urls.setdefault(key[len("remote.") : -len(".url")], url)
+    if not urls:
+        return None
+    url = urls.get("origin") or next(iter(urls.values()))
+    return strip_credentials(url)
+
+
+def _diff_digest(repo: Repo, root: str, untracked: list[str]) -> str:
+    """sha256 over `git diff HEAD --binary` plus each untracked file's path and content
+    (size and mtime instead of content above UNTRACKED_CONTENT_LIMIT)."""
+    raw = repo.git.diff(
+        "HEAD",
+        # Pin every option a user's diff.* config could change, so the same change gives
+        # the same digest on every machine.
+        "--binary",
+        "--no-color",
+        "--no-ext-diff",
+        "--no-textconv",
+        "--no-renames",
+        "--no-relative",
+        "--src-prefix=a/",
+        "--dst-prefix=b/",
+        "--diff-algorithm=myers",
+        "--indent-heuristic",
+        "--unified=3",
+        "--inter-hunk-context=0",
+        stdout_as_string=False,
+        strip_newline_in_stdout=False,
+    )
+    digest = hashlib.sha256()
+    digest.update(b"diff\0")
+    digest.update(raw)
+    for rel in sorted(untracked):
+        digest.update(b"\0untracked\0" + os.fsencode(rel) + b"\0")
+        full = os.path.join(root, rel)
+        try:
+            if os.path.islink(full):
+                digest.update(b"link\0" + os.fsencode(os.readlink(full)))
+                continue
+            st = os.stat(full)
+            if st.st_size > UNTRACKED_CONTENT_LIMIT:
+                # An unignored dataset must not make every capture read gigabytes; size and
+                # mtime still change when such a file does.
+                digest.update(f"stat\0{st.st_size}\0{st.st_mtime_ns}".encode())
+                continue
+            with open(full, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    digest.update(chunk)
+        except OSError:
+            # Vanished or unreadable since `git status`: the path alone still counts.
+            digest.update(b"unreadable")
+    return digest.hexdigest()
+
+
+def capture_code(path: str | os.PathLike[str] = ".") -> CodeState | None:
+    """The git state of the repository containing `path` (parents are searched).
+
+    None outside a repository, without a git executable, or before the first commit.
+    """
+    repo = _open_repo(path, search_parents=True)
+    if repo is None:
+        return None
+    import git
+
+    try:
+        root = str(repo.working_tree_dir)
+        status = repo.git.status(
+            "--porcelain=v2",
+            "--branch",
+            "-z",
+            "--untracked-files=all",
+            stdout_as_string=False,
+            strip_newline_in_stdout=False,
+            env={"GIT_OPTIONAL_LOCKS": "0"},  # don't take index.lock from a concurrent git
+        )
+        commit, branch, changed, untracked = _parse_status(status)
+        if commit is None:
+            return None
+        dirty = bool(changed or untracked)
+        return CodeState(
+            repo_root=root,
+            commit=commit,
+            branch=branch,
+            remote_url=_remote_url(repo),
+            dirty=dirty,
+            dirty_files=tuple(sorted(set(changed) | set(untracked))),
+            diff_digest=_diff_digest(repo, root, untracked) if dirty else None,
+        )
+    except git.GitCommandError:
+        # e.g. a repository git refuses to use ("dubious ownership"): no code state
+        return None
+    finally:
+        repo.close()
+
+
+def _resolve(repo: Repo, old: str, new: str) -> tuple[str, str] | None:
+    """Full SHAs of both commits, or None if either is unknown (or looks like an option)."""
+    import git
+
+    if any(not c or c.startswith("-") for c in (old, new)):
+        return None
+    try:
+        out = repo.git.rev_parse(f"{old}^{{commit}}", f"{new}^{{commit}}")
+    except git.GitCommandError:  # "unknown revision": not in this clone
+        return None
+    shas = out.split()
+    return (shas[0], shas[1]) if len(shas) == 2 else None
+
+
+def code_history(
+    repo_root: str, old_commit: str, new_commit: str, *, limit: int = 50
+) -> CodeHistory:
+    """Commits reachable from `new_commit` but not `old_commit` (newest first, at most `limit`)
+    and the files that differ between them (at most 200). Never raises: an absent repository
+    or an unknown commit gives `reachable=False`."""
+    unreachable = CodeHistory(
+        old_commit=old_commit,
+        new_commit=new_commit,
+        commits=(),
+        total_commits=0,
+        files_changed=(),
+        total_files_changed=0,
+        reachable=False,
+    )
+    repo = _open_repo(repo_root, search_parents=False)
+    if repo is None:
+        return unreachable
+    import git
+
+    try:
+        shas = _resolve(repo, old_commit, new_commit)
+        if shas is None:
+            return unreachable
+        old, new = shas
+        span = f"{old}..{new}"
+        total = int(repo.git.rev_list("--count", span).strip() or 0)
+        commits: list[CommitInfo] = []
+        if limit > 0 and total:
+            log = repo.git.log(
+                f"--max-count={limit}",
+                f"--format=%H{_FIELD}%an{_FIELD}%at{_FIELD}%s",
+                "-z",
+                span,
+                stdout_as_string=False,
+            )
+            commits = [_commit_info(rec) for rec in log.split(b"\0") if rec.strip()]
+        names = repo.git.diff(
+            "--name-only", "-z", "--no-renames", "--no-ext-diff", old, new, stdout_as_string=False
+        )
+        files = [os.fsdecode(n) for n in names.split(b"\0") if n]
+    except git.GitCommandError:
+        return unreachable
+    finally:
+        repo.close()
+    return CodeHistory(
+        old_commit=old_commit,
+        new_commit=new_commit,
+        commits=tuple(commits),
+        total_commits=total,
+        files_changed=tuple(files[:FILES_CAP]),
+        total_files_changed=len(files),
+    )
+
+
+def _commit_info(record: bytes) -> CommitInfo:
+    sha, author, timestamp, subject = record.decode("utf-8", "replace").split(_FIELD, 3)
+    return CommitInfo(
+        sha=sha.strip(),
+        author=author,
+        date=dt.datetime.fromtimestamp(int(timestamp), tz=dt.UTC),
+        subject=subject,
+    )
+
+
+def git_user(path: str | os.PathLike[str] = ".") -> str | None:
+    """`Name <email>` from git config (repository config when `path` is in one, else global),
+    or whichever of the two is set; None without git or either setting."""
+    try:
+        import git
+    except ImportError:
+        return None
+    cwd = os.fspath(path)
+    runner = git.Git(cwd if os.path.isdir(cwd) else None)
+    try:
+        out = runner.config("--get-regexp", r"^user\.(name|email)$")
+    except (git.GitCommandError, git.GitCommandNotFound):
+        return None
+    values: dict[str, str] = {}
+    for line in out.splitlines():
+        key, _, value = line.partition(" ")
+        values[key.lower()] = value.strip()  # the last one set wins, as in git itself
+    name, email = values.get("user.name"), values.get("user.email")
+    if name and email:
+        return f"{name} <{email}>"
+    return name or email or None
