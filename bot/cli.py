@@ -274,6 +274,109 @@ def show(model: str, version: str | None, as_json: bool, history: bool) -> None:
     console().print(record_view(record))
 
 
+# -- diff / changelog ------------------------------------------------------------------------
+
+
+@app.command()
+@click.argument("model")
+@click.argument("first", required=False, metavar="[V1]")
+@click.argument("second", required=False, metavar="[V2]")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "md", "json", "html"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--repo",
+    metavar="PATH",
+    help="A checkout to read commits from (default: where "
+    "the newer version was trained, when it is on this machine).",
+)
+@click.option("--no-git", is_flag=True, help="Do not read commits between the versions.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file.")
+def diff(
+    model: str,
+    first: str | None,
+    second: str | None,
+    fmt: str,
+    repo: str | None,
+    no_git: bool,
+    out: Path | None,
+) -> None:
+    """What changed between two versions: V1 V2, V against its parent, or the newest two."""
+    from modeltrail.core.compare import compare, resolve_pair
+
+    registry = _registry()
+    try:
+        old, new = resolve_pair(registry, model, first, second)
+        result = compare(registry, model, old, new, repo=repo, git=not no_git)
+    finally:
+        registry.close()
+    if fmt == "json":
+        _emit(result.to_json(indent=2) + "\n", out)
+        return
+    from modeltrail.templates.render import render
+
+    text = render(f"diff.{'txt' if fmt == 'text' else fmt}.j2", fmt, diff=result, summary=None)
+    _emit(text, out, colour=fmt == "text")
+
+
+@app.command()
+@click.argument("model")
+@click.option("--since", metavar="VERSION", help="Only versions newer than this one.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "html", "text"]),
+    default="md",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--git",
+    "with_git",
+    is_flag=True,
+    help="List the commits of each entry (reads the local repository per version).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to a file, e.g. CHANGELOG.md.",
+)
+def changelog(model: str, since: str | None, fmt: str, with_git: bool, out: Path | None) -> None:
+    """The model's whole history, newest first, each version against its parent."""
+    from modeltrail.core.compare import changelog as build_changelog
+    from modeltrail.templates.render import render
+
+    registry = _registry()
+    try:
+        entries = build_changelog(registry, model, since=since, git=with_git)
+    finally:
+        registry.close()
+    name = f"changelog.{'txt' if fmt == 'text' else fmt}.j2"
+    _emit(render(name, fmt, model=model, entries=entries), out)
+
+
+def _emit(text: str, out: Path | None, *, colour: bool = False) -> None:
+    if out is not None:
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            from modeltrail.core.errors import UsageError
+
+            raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
+        return
+    if colour and sys.stdout.isatty():
+        from .terminal import colourise, console
+
+        console().print(colourise(text), end="")
+        return
+    sys.stdout.write(text)
+
+
 # -- demo ------------------------------------------------------------------------------------
 
 

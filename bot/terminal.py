@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from typing import Any
 
-from modeltrail.core.records import ModelSummary, VersionRecord, VersionSummary
 from rich.console import Console, Group
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
+
+from modeltrail.core.records import ModelSummary, VersionRecord, VersionSummary
 
 STAGE_STYLE = {"production": "bold green", "staging": "yellow", "archived": "dim", "none": ""}
 
@@ -215,3 +217,19 @@ def _section(title: str) -> Text:
 
 def console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+_HIGHLIGHTS = (
+    (r"\bregressed\b|\bCRITICAL\b", "bold red"),
+    (r"\bimproved\b", "green"),
+    (r"\bWARNING\b|\(major\)", "yellow"),
+    (r"^(Findings|Metrics|Params.*|Data|Code|Environment|Artifacts)$", "bold"),
+)
+
+
+def colourise(text: str) -> Text:
+    """Colour a rendered plain-text report for a terminal; the words stay the same."""
+    styled = Text(text)
+    for pattern, style in _HIGHLIGHTS:
+        styled.highlight_regex(re.compile(pattern, re.MULTILINE), style)
+    return styled

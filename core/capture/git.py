@@ -204,6 +204,10 @@ def _diff_digest(repo: Repo, root: str, untracked: list[str]) -> str:
     return digest.hexdigest()
 
 
+def _is_own_state(relative: str) -> bool:
+    return ".modeltrail" in relative.split("/")
+
+
 def capture_code(path: str | os.PathLike[str] = ".") -> CodeState | None:
     """The git state of the repository containing `path` (parents are searched).
 
@@ -228,6 +232,10 @@ def capture_code(path: str | os.PathLike[str] = ".") -> CodeState | None:
         commit, branch, changed, untracked = _parse_status(status)
         if commit is None:
             return None
+        # modeltrail's own default registry (.modeltrail/ under the working directory) is
+        # not part of the training code; counting it would mark every run as dirty.
+        changed = [p for p in changed if not _is_own_state(p)]
+        untracked = [p for p in untracked if not _is_own_state(p)]
         dirty = bool(changed or untracked)
         return CodeState(
             repo_root=root,
