@@ -56,7 +56,15 @@ def plain_value(key: str, value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [plain_value(key, item) for item in value]
     if isinstance(value, Mapping):
-        return {}  # only an empty mapping gets here; flatten_params expands the rest
+        # An empty mapping (flatten_params expands the others) or a mapping inside a list.
+        plain: dict[str, Any] = {}
+        for sub_key, item in value.items():
+            if not isinstance(sub_key, str):
+                raise InvalidParamError(
+                    f"param {key!r} has a key {sub_key!r}; keys must be strings"
+                )
+            plain[sub_key] = plain_value(f"{key}.{sub_key}", item)
+        return plain
     item = getattr(value, "item", None)  # numpy scalars
     if callable(item) and getattr(value, "shape", None) == ():
         return plain_value(key, item())

@@ -33,6 +33,7 @@ from .errors import (
     VersionNotFoundError,
 )
 from .metrics import check_metric_name, check_metric_value, default_metric_spec
+from .outbox import enqueue
 from .params import decode_value, encode_value, flatten_params
 from .records import (
     Artifact,
@@ -50,6 +51,7 @@ from .records import (
     VersionRecord,
     VersionSummary,
 )
+from .registry_governance import GovernanceMixin
 from .versioning import SemVer
 
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
@@ -69,7 +71,7 @@ def check_model_name(name: str) -> str:
     return name
 
 
-class Registry:
+class Registry(GovernanceMixin):
     """A model registry on one database (SQLite file or PostgreSQL)."""
 
     def __init__(self, engine: Engine, *, clock: Any = utcnow) -> None:
@@ -250,7 +252,7 @@ class Registry:
         conn.execute(
             update(schema.models).where(schema.models.c.id == model_id).values(updated_at=now)
         )
-        self._append_audit(
+        seq = self._append_audit(
             conn,
             now=now,
             actor=actor,
@@ -260,6 +262,15 @@ class Registry:
             before=None,
             after=_register_summary(draft, flat_params, points),
             reason=draft.description,
+        )
+        enqueue(
+            conn,
+            topic="version.registered",
+            model=model,
+            version=str(version),
+            payload={"model": model, "version": str(version), "actor": actor},
+            key=f"audit:{seq}",
+            now=now,
         )
         return version
 
@@ -621,7 +632,7 @@ class Registry:
         before: Mapping[str, Any] | None,
         after: Mapping[str, Any] | None,
         reason: str | None,
-    ) -> None:
+    ) -> int:
         head_query = select(schema.audit_head.c.seq, schema.audit_head.c.hash).where(
             schema.audit_head.c.id == 1
         )
@@ -651,6 +662,7 @@ class Registry:
                 .where(schema.audit_head.c.id == 1)
                 .values(seq=seq, hash=digest)
             )
+        return seq
 
     # -- helpers --------------------------------------------------------------------------
 

@@ -68,6 +68,17 @@ models = Table(
     Column("name", String(200), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Added in 0002: the stable baseline that reports compare against (one per model).
+    Column("golden_version_id", Integer),
+)
+
+# Added in 0002: per-model settings as JSON values (gate rules, Slack channel, …).
+model_settings = Table(
+    "model_settings",
+    metadata,
+    Column("model_id", ForeignKey("models.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
 )
 
 metric_goals = Table(
@@ -118,6 +129,7 @@ versions = Table(
     UniqueConstraint("model_id", "version"),
     Index("ix_versions_order", "model_id", "major", "minor", "patch"),
     Index("ix_versions_commit", "code_commit"),
+    Index("ix_versions_stage", "model_id", "stage"),  # added in 0002
 )
 
 params = Table(
@@ -222,4 +234,43 @@ audit_head = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", Integer, nullable=False),
     Column("hash", String(64), nullable=False),
+)
+
+
+# Added in 0002: every stage move, for history, `--at` and rollback.
+stage_changes = Table(
+    "stage_changes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("model_id", ForeignKey("models.id", ondelete="CASCADE"), nullable=False),
+    Column("version_id", ForeignKey("versions.id", ondelete="CASCADE"), nullable=False),
+    Column("from_stage", String(20), nullable=False),
+    Column("to_stage", String(20), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("actor", String(300), nullable=False),
+    Column("reason", Text),
+    Index("ix_stage_changes_model", "model_id", "id"),
+)
+
+# Added in 0002: notifications written in the same transaction as the change they announce.
+# Consumers claim rows (FOR UPDATE SKIP LOCKED on PostgreSQL, under SQLite's single writer
+# lock otherwise) for a lease, then mark them done with the claim token they got.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("topic", String(100), nullable=False),
+    Column("model", String(200)),
+    Column("version", String(50)),
+    Column("payload", Text, nullable=False),  # JSON
+    Column("idempotency_key", String(200), nullable=False, unique=True),
+    Column("status", String(20), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("claim_token", String(64)),
+    Column("lease_until", UTCDateTime),
+    Column("last_error", Text),
+    Column("done_at", UTCDateTime),
+    Index("ix_outbox_due", "status", "next_attempt_at"),
 )
