@@ -396,6 +396,9 @@ def demo(directory: Path) -> None:
     run_demo(directory, settings=_settings())
 
 
+# The lifecycle and governance commands live in their own module; importing it registers them.
+from . import cli_lifecycle  # noqa: E402, F401
+
 # -- entry point -----------------------------------------------------------------------------
 
 
