@@ -13,18 +13,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support import git
 
 from modeltrail.core.registry import Registry
-from support import git
 
 PG_ADMIN_URL = os.environ.get(
     "MODELTRAIL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 _SCRUBBED_PREFIXES = ("MODELTRAIL_", "SLACK_", "OPENAI_", "SMTP_", "MLFLOW_", "GIT_")
-_TABLES = (
-    "models, metric_goals, environments, versions, params, metrics, metric_points, "
-    "data_snapshots, artifacts, tags, notes, audit_events, audit_head"
-)
+def _all_tables() -> str:
+    from modeltrail.core.schema import metadata
+
+    return ", ".join(table.name for table in metadata.sorted_tables)
 
 
 @pytest.fixture(autouse=True)
@@ -91,7 +91,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
     engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {_TABLES} RESTART IDENTITY CASCADE"))
+        conn.execute(text(f"TRUNCATE {_all_tables()} RESTART IDENTITY CASCADE"))
     engine.dispose()
     return url
 
