@@ -215,14 +215,106 @@ def show_versions(demo: Demo) -> None:
     demo.console.print(record_view(newest))
 
 
+def set_goals(demo: Demo) -> None:
+    """Tolerances say how much movement is noise; without them every wobble is a regression."""
+    from modeltrail.core.registry import Registry
+
+    goals = (
+        ("auc", "maximize", 0.002),
+        ("accuracy", "maximize", 0.002),
+        ("f1", "maximize", 0.01),
+        ("precision", "maximize", 0.05),
+        ("recall", "maximize", 0.02),
+        ("loss", "minimize", 0.02),
+    )
+    with Registry.open(demo.database_url) as registry:
+        for name, goal, tolerance in goals:
+            registry.set_metric_goal(
+                MODEL,
+                name,
+                goal,
+                tolerance,
+                actor=ANA.actor,
+                reason="team agreement on what counts as a real change",
+            )
+            demo.console.print(f"  {name}: {goal}, tolerance {tolerance:g}")
+
+
+def report_changes(demo: Demo) -> None:
+    from modeltrail.core.compare import changelog, compare
+    from modeltrail.core.registry import Registry
+    from modeltrail.templates.render import render
+
+    old, new = demo.versions[-2], demo.versions[-1]
+    with Registry.open(demo.database_url) as registry:
+        diff = compare(registry, MODEL, old, new, repo=str(demo.directory))
+        entries = changelog(registry, MODEL)
+    demo.console.print(
+        escape(render("diff.txt.j2", "text", diff=diff, summary=None)), soft_wrap=True
+    )
+    (demo.directory / "CHANGELOG.md").write_text(
+        render("changelog.md.j2", "md", model=MODEL, entries=entries), encoding="utf-8"
+    )
+    demo.console.print(f"  wrote the whole history to {demo.directory / 'CHANGELOG.md'}")
+
+
+def govern(demo: Demo) -> None:
+    from modeltrail.core.registry import Registry
+    from modeltrail.core.registry_governance import PromotionBlocked
+
+    v = demo.versions
+    say = demo.console.print
+    with Registry.open(demo.database_url) as registry:
+        registry.promote(MODEL, v[2], actor=ANA.actor, reason="refreshed labels catch more fraud")
+        say(f"  ana@demo promotes {v[2]} to production")
+        registry.promote(MODEL, v[3], actor=BEN.actor, reason="night-time feature: auc 0.81")
+        say(f"  ben@demo promotes {v[3]}: {v[2]} is archived, superseded by {v[3]}")
+        try:
+            registry.promote(MODEL, v[4], actor=CHEN.actor, reason="featurekit 2.0 upgrade")
+        except PromotionBlocked as blocked:
+            say(f"  chen@demo tries to promote {v[4]}: [bold red]blocked by the gate[/]")
+            for finding in blocked.decision.blocking:
+                say(f"    {escape(finding.kind)}: {escape(finding.message)}", soft_wrap=True)
+        else:
+            raise DemoError(f"the gate let {v[4]} through; the demo expected a regression")
+        registry.rollback(
+            MODEL, actor=BEN.actor, reason="night feature flags legitimate late-shift traffic"
+        )
+        say(f"  ben@demo rolls back: {v[3]} archived, {v[2]} in production again")
+        registry.set_golden(MODEL, v[2], actor=ANA.actor, reason="stable baseline for reports")
+        say(f"  ana@demo marks {v[2]} as the golden version")
+        plan = registry.apply_retention(MODEL, keep=1, actor=ANA.actor).plan
+        for move in plan.moves:
+            say(f"  retention archives {move.version}: {escape(move.reason or '')}")
+        result = registry.verify_audit()
+        state = registry.model_state(MODEL)
+    from modeltrail.core.lifecycle import timeline
+
+    for period in timeline(state):
+        until = "now" if period.until is None else period.until.strftime("%H:%M:%S")
+        say(
+            f"  production: {period.version} {period.since:%H:%M:%S} → {until} "
+            f"({escape(period.moved_by)}: {escape(period.reason or '')})",
+            soft_wrap=True,
+        )
+    say(
+        f"  audit verify: {result.events_checked} events verified"
+        if result.ok
+        else f"  [red]audit verify failed: {escape(result.problem or '')}[/]"
+    )
+
+
 STEPS: tuple[tuple[str, Step], ...] = (
     ("A new project: git, data, params, train.py", create_project),
     ("Version 1: the baseline", train_baseline),
+    ("Metric goals and tolerances", set_goals),
     ("Version 2: a params change", change_params),
     ("Version 3: a data change", change_data),
     ("Version 4: a code change", change_code),
     ("Version 5: a dependency change", upgrade_dependency),
     ("What the registry recorded", show_versions),
+    ("What changed in the newest version", report_changes),
+    ("Promotion, the gate, rollback, golden, retention, audit", govern),
 )
 
 
