@@ -372,7 +372,8 @@ def _emit(text: str, out: Path | None, *, colour: bool = False) -> None:
     if colour and sys.stdout.isatty():
         from .terminal import colourise, console
 
-        console().print(colourise(text), end="")
+        # soft_wrap: long lines are left to the terminal to wrap, never broken by rich
+        console().print(colourise(text), end="", soft_wrap=True)
         return
     sys.stdout.write(text)
 

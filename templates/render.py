@@ -12,7 +12,7 @@ import math
 from functools import cache
 from typing import Any, Literal
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined
 
 Format = Literal["text", "md", "html", "slack", "prompt"]
 FORMATS: tuple[str, ...] = ("text", "md", "html")
@@ -144,9 +144,9 @@ FILTERS = {
 def environment(fmt: str) -> Environment:
     env = Environment(
         loader=PackageLoader("modeltrail.templates", "."),
-        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False)
-        if fmt == "html"
-        else False,
+        # Every template of the HTML environment escapes, the shared plain-text macros
+        # (_headline.j2) included: a macro's output counts as safe where it is called.
+        autoescape=fmt == "html",
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
