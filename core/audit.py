@@ -108,14 +108,21 @@ def verify_chain(events: Iterable[StoredEvent], head: tuple[int, str] | None) ->
     expected_seq = 1
     count = 0
     for event in events:
-        if event.seq != expected_seq:
-            kind = "deleted" if event.seq > expected_seq else "inserted or reordered"
+        if event.seq > expected_seq:
             return VerifyResult(
                 False,
                 count,
                 f"event {expected_seq} is missing: the chain jumps from {expected_seq - 1} to "
-                f"{event.seq} (an event was {kind})",
+                f"{event.seq} (an event was deleted)",
                 expected_seq,
+            )
+        if event.seq < expected_seq:  # only a seq below 1 can sort before its place
+            return VerifyResult(
+                False,
+                count,
+                f"event {event.seq} is out of place: the chain starts at event 1 "
+                "(an event was inserted or renumbered)",
+                event.seq,
             )
         if event.prev_hash != prev_hash:
             return VerifyResult(
@@ -144,6 +151,14 @@ def verify_chain(events: Iterable[StoredEvent], head: tuple[int, str] | None) ->
                 f"the chain ends at event {count} but {head[0]} were written "
                 "(events at the end were deleted)",
                 count + 1,
+            )
+        if head[0] < count:
+            return VerifyResult(
+                False,
+                count,
+                f"the chain has {count} events but only {head[0]} were written "
+                "(events were added at the end)",
+                head[0] + 1,
             )
         return VerifyResult(
             False, count, "the chain's last event does not match the recorded head", count

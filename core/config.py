@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from .errors import ConfigError
@@ -20,9 +20,19 @@ DEFAULT_DATABASE_PATH = Path(".modeltrail") / "registry.db"
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str | None = None  # None: SQLite at .modeltrail/registry.db under cwd
+    database_url: str | None = field(default=None, repr=False)  # may hold a password
     actor: str | None = None
     cache_dir: str | None = None
+    # Slack (the bot); secrets never appear in repr() or logs.
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_command: str = "/model"
+    slack_channel: str | None = None
+    slack_admins: tuple[str, ...] = ()
+    slack_api_url: str = "https://slack.com/api/"
+    http_host: str = "127.0.0.1"
+    http_port: int = 3000
 
     @classmethod
     def load(
@@ -36,10 +46,21 @@ class Settings:
 
             values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
         values.update(os.environ if environ is None else environ)
+        get = values.get
         return cls(
-            database_url=_blank_to_none(values.get("MODELTRAIL_DATABASE_URL")),
-            actor=_blank_to_none(values.get("MODELTRAIL_ACTOR")),
-            cache_dir=_blank_to_none(values.get("MODELTRAIL_CACHE_DIR")),
+            database_url=_blank_to_none(get("MODELTRAIL_DATABASE_URL")),
+            actor=_blank_to_none(get("MODELTRAIL_ACTOR")),
+            cache_dir=_blank_to_none(get("MODELTRAIL_CACHE_DIR")),
+            slack_bot_token=_blank_to_none(get("SLACK_BOT_TOKEN")),
+            slack_signing_secret=_blank_to_none(get("SLACK_SIGNING_SECRET")),
+            slack_app_token=_blank_to_none(get("SLACK_APP_TOKEN")),
+            slack_command=_blank_to_none(get("MODELTRAIL_SLACK_COMMAND")) or "/model",
+            slack_channel=_blank_to_none(get("MODELTRAIL_SLACK_CHANNEL")),
+            slack_admins=_split_list(get("MODELTRAIL_SLACK_ADMINS")),
+            slack_api_url=_blank_to_none(get("MODELTRAIL_SLACK_API_URL"))
+            or "https://slack.com/api/",
+            http_host=_blank_to_none(get("MODELTRAIL_HTTP_HOST")) or "127.0.0.1",
+            http_port=_port(get("MODELTRAIL_HTTP_PORT"), "MODELTRAIL_HTTP_PORT", 3000),
         )
 
     def with_overrides(self, **overrides: object) -> Settings:
@@ -60,3 +81,22 @@ def _blank_to_none(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
     return value.strip()
+
+
+def _split_list(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(item.strip() for item in value.replace(";", ",").split(",") if item.strip())
+
+
+def _port(value: str | None, name: str, default: int) -> int:
+    text = _blank_to_none(value)
+    if text is None:
+        return default
+    try:
+        port = int(text)
+    except ValueError:
+        raise ConfigError(f"{name}={text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"{name}={port} is out of range (0-65535)")
+    return port

@@ -23,7 +23,7 @@ from .errors import DatabaseError, SchemaTooNewError
 
 # Every revision in core/migrations/versions, oldest first. tests/core/test_migrations.py
 # checks this list against alembic's own view of the scripts.
-REVISIONS: tuple[str, ...] = ("0001", "0002")
+REVISIONS: tuple[str, ...] = ("0001", "0002", "0003")
 HEAD = REVISIONS[-1]
 
 WRITE = {"modeltrail_write": True}

@@ -75,7 +75,9 @@ def enqueue(
 
 def backoff(attempts: int) -> dt.timedelta:
     """5 s, 10 s, 20 s, … capped at 30 minutes."""
-    return min(BASE_BACKOFF * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+    # Cap the exponent first: 5 s * 2**20 is far past the cap, and a large attempt count
+    # (a high max_attempts) would otherwise overflow timedelta.
+    return min(BASE_BACKOFF * (2 ** min(max(attempts - 1, 0), 20)), MAX_BACKOFF)
 
 
 class Outbox:

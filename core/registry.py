@@ -599,6 +599,17 @@ class Registry(GovernanceMixin):
             raise VersionNotFoundError(model, "(any)")
         return str(newest)
 
+    def record_event_once(self, key: str) -> bool:
+        """Remember a delivery ID; False when it was already recorded (a retry)."""
+        dialect = sqlite_dialect if self._sqlite else pg_dialect
+        with self._write() as conn:
+            result = conn.execute(
+                dialect.insert(schema.processed_events)
+                .values(key=key[:200], seen_at=self._clock())
+                .on_conflict_do_nothing(index_elements=["key"])
+            )
+            return result.rowcount == 1
+
     # -- audit ----------------------------------------------------------------------------
 
     def audit_log(self, model: str | None = None, *, limit: int | None = None) -> list[AuditEvent]:

@@ -316,14 +316,17 @@ class GovernanceMixin:
         v, sc = schema.versions, schema.stage_changes
         with self._write() as conn:
             model_id = self._model_id(conn, plan.model, lock=True)
-            current = {s.version: s.stage for s in self._state(conn, plan.model, model_id).versions}
-            before = {s.version: s.stage for s in expected.versions}
-            for move in plan.moves:
-                if current.get(move.version) != before.get(move.version):
-                    raise LifecycleError(
-                        f"{plan.model} {move.version} changed stage while this was being "
-                        "decided; run the command again",
-                    )
+            fresh = self._state(conn, plan.model, model_id)
+            current = {s.version: s.stage for s in fresh.versions}
+            # Any stage move (or golden change) since planning can invalidate the plan, not
+            # only moves of the versions it touches: a production promoted meanwhile would
+            # otherwise leave two. Versions registered meanwhile (stage none) do not matter.
+            moved = [s.version for s in expected.versions if current.get(s.version) != s.stage]
+            if moved or fresh.golden != expected.golden:
+                what = f"{moved[0]} changed stage" if moved else "the golden version changed"
+                raise LifecycleError(
+                    f"{plan.model}: {what} while this was being decided; run the command again",
+                )
             last_seq = 0
             for move in plan.moves:
                 version_id = self._version_id(conn, model_id, SemVer.parse(move.version))

@@ -274,3 +274,12 @@ outbox = Table(
     Column("done_at", UTCDateTime),
     Index("ix_outbox_due", "status", "next_attempt_at"),
 )
+
+# Added in 0003: deliveries already handled (Slack event IDs, webhook delivery IDs), so a
+# retry from the sender is recognised by every replica.
+processed_events = Table(
+    "processed_events",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("seen_at", UTCDateTime, nullable=False),
+)

@@ -1,0 +1,1 @@
+"""Slack: the Bolt app, slash commands, Block Kit reports and the outbox dispatcher."""

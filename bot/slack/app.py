@@ -1,0 +1,154 @@
+"""The Bolt app: the slash command, mentions and direct messages, wired to the registry.
+
+Listeners are thin: ack at once (Slack's limit is 3 s), do the work in a lazy listener that
+Bolt runs on a worker thread, answer with `respond()` (ephemeral unless the user said
+`public`) or in the thread. Event retries from Slack (`X-Slack-Retry-Num`) never cause a
+second answer: each event ID is recorded once in the registry database.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+
+from modeltrail.core.config import Settings
+from modeltrail.core.errors import ConfigError
+from modeltrail.core.registry import Registry
+
+from .blocks import Message
+from .handlers import Answerer, Asker, CommandHandler
+
+log = logging.getLogger("modeltrail.slack")
+
+
+def web_client(settings: Settings) -> WebClient:
+    if not settings.slack_bot_token:
+        raise ConfigError("SLACK_BOT_TOKEN is not set", hint="see README: Connect to Slack")
+    base = (
+        settings.slack_api_url
+        if settings.slack_api_url.endswith("/")
+        else settings.slack_api_url + "/"
+    )
+    return WebClient(token=settings.slack_bot_token, base_url=base, timeout=10)
+
+
+def build_app(
+    settings: Settings,
+    registry: Registry,
+    *,
+    client: WebClient | None = None,
+    answer: Answerer | None = None,
+) -> App:
+    """The Bolt app for HTTP or Socket Mode. `answer` handles free-text questions (the
+    assistant); without it the bot explains the slash command instead."""
+    if not settings.slack_signing_secret and not settings.slack_app_token:
+        raise ConfigError(
+            "SLACK_SIGNING_SECRET is not set (needed to verify requests from Slack)",
+            hint="see README: Connect to Slack",
+        )
+    app = App(
+        client=client or web_client(settings),
+        signing_secret=settings.slack_signing_secret or "socket-mode",
+        request_verification_enabled=bool(settings.slack_signing_secret),
+        process_before_response=False,
+        logger=log,
+    )
+    handler = CommandHandler(registry, settings, answer=answer)
+    seen = _EventLedger(registry)
+
+    @app.middleware
+    def drop_repeated_events(body: dict[str, Any], next: Callable[[], BoltResponse]) -> Any:
+        event_id = body.get("event_id")
+        if event_id and not seen.first_time(str(event_id)):
+            return BoltResponse(status=200, body="")  # a retry of an event we already took
+        return next()
+
+    def ack_command(ack: Callable[..., None]) -> None:
+        ack()
+
+    def run_command(body: dict[str, Any], respond: Callable[..., Any]) -> None:
+        asker = Asker(
+            user_id=body.get("user_id", ""),
+            user_name=body.get("user_name"),
+            channel_id=body.get("channel_id"),
+        )
+        try:
+            reply = handler.handle(body.get("text", ""), asker)
+        except Exception:  # never silence: the user hears something, the log has the trace
+            log.exception("slash command failed")
+            reply_messages = [_sorry()]
+            respond(**reply_messages[0].payload(), response_type="ephemeral")
+            return
+        kind = "in_channel" if reply.public else "ephemeral"
+        for message in reply.messages:
+            respond(**message.payload(), response_type=kind, replace_original=False)
+
+    app.command(settings.slack_command)(ack=ack_command, lazy=[run_command])
+
+    def ack_event(ack: Callable[..., None]) -> None:
+        ack()
+
+    def answer_mention(event: dict[str, Any], client: WebClient) -> None:
+        text = _without_mentions(event.get("text", ""))
+        asker = Asker(event.get("user", ""), None, event.get("channel"))
+        messages = _answer(text, asker, answer, settings)
+        thread = event.get("thread_ts") or event.get("ts")
+        for message in messages:
+            client.chat_postMessage(channel=event["channel"], thread_ts=thread, **message.payload())
+
+    def answer_direct(event: dict[str, Any], client: WebClient) -> None:
+        if event.get("bot_id") or event.get("subtype") or event.get("channel_type") != "im":
+            return
+        asker = Asker(event.get("user", ""), None, event.get("channel"))
+        for message in _answer(event.get("text", ""), asker, answer, settings):
+            client.chat_postMessage(channel=event["channel"], **message.payload())
+
+    app.event("app_mention")(ack=ack_event, lazy=[answer_mention])
+    app.event("message")(ack=ack_event, lazy=[answer_direct])
+    return app
+
+
+def _answer(text: str, asker: Asker, answer: Answerer | None, settings: Settings) -> list[Message]:
+    from . import reports
+    from .commands import usage_text
+
+    if answer is not None and text.strip():
+        try:
+            return answer(text, asker)
+        except Exception:
+            log.exception("answering a question failed")
+            return [_sorry()]
+    return [
+        reports.text_message(
+            "I answer questions about model versions through the slash command:\n"
+            + usage_text(settings.slack_command)
+        )
+    ]
+
+
+def _sorry() -> Message:
+    from . import reports
+
+    return reports.text_message(
+        "Sorry, something went wrong on my side while answering; the error is in the bot's log."
+    )
+
+
+def _without_mentions(text: str) -> str:
+    import re
+
+    return re.sub(r"<@[A-Z0-9]+>", "", text).strip()
+
+
+class _EventLedger:
+    """Event IDs already taken, in the registry database so that replicas share it."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    def first_time(self, event_id: str) -> bool:
+        return self.registry.record_event_once(f"slack:{event_id}")

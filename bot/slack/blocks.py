@@ -1,0 +1,142 @@
+"""Block Kit messages within Slack's limits, built with slack_sdk's block classes.
+
+Limits (https://api.slack.com/reference/block-kit): at most 50 blocks a message, section text
+3,000 characters, header text 150, 10 fields, 10 context elements. Anything longer is cut
+with an ellipsis or continued in the next message (posted as a thread reply). Prose comes
+from templates/slack.j2; this module only arranges it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from modeltrail.templates.render import environment
+
+MAX_BLOCKS = 50
+MAX_SECTION = 3000
+MAX_HEADER = 150
+MAX_FIELDS = 10
+MAX_CONTEXT = 10
+MAX_TEXT = 4000  # the `text` fallback Slack shows in notifications
+
+
+@dataclass
+class Message:
+    """One chat.postMessage / respond() payload: fallback text plus blocks."""
+
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+
+    def payload(self) -> dict[str, Any]:
+        return {"text": self.text, "blocks": self.blocks}
+
+
+def cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def header(text: str) -> dict[str, Any]:
+    return HeaderBlock(text=PlainTextObject(text=cut(text, MAX_HEADER), emoji=True)).to_dict()
+
+
+def section(mrkdwn: str) -> list[dict[str, Any]]:
+    """One or more section blocks: text longer than 3,000 characters is split at lines."""
+    return [
+        SectionBlock(text=MarkdownTextObject(text=chunk)).to_dict()
+        for chunk in split_text(mrkdwn.strip(), MAX_SECTION)
+        if chunk.strip()
+    ]
+
+
+def fields(items: Sequence[str]) -> dict[str, Any]:
+    return SectionBlock(
+        fields=[MarkdownTextObject(text=cut(i, 2000)) for i in items[:MAX_FIELDS]]
+    ).to_dict()
+
+
+def context(items: Sequence[str]) -> dict[str, Any]:
+    return ContextBlock(
+        elements=[MarkdownTextObject(text=cut(i, MAX_SECTION)) for i in items[:MAX_CONTEXT]]
+    ).to_dict()
+
+
+def divider() -> dict[str, Any]:
+    return DividerBlock().to_dict()
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split at line breaks so each piece fits; a code fence cut in two is closed and reopened."""
+    if len(text) <= limit:
+        return [text]
+    pieces: list[str] = []
+    current = ""
+    fence_open = False
+    for line in text.splitlines(keepends=True):
+        while len(line) > limit - 8:
+            head, line = line[: limit - 8], line[limit - 8 :]
+            pieces.append(head)
+        candidate = current + line
+        if len(candidate) + (4 if fence_open else 0) > limit:
+            pieces.append(current + ("```" if fence_open else ""))
+            current = ("```\n" if fence_open else "") + line
+        else:
+            current = candidate
+        if line.strip().startswith("```"):
+            fence_open = not fence_open
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def paginate(text: str, blocks: Iterable[dict[str, Any]]) -> list[Message]:
+    """Split blocks into messages of at most 50 blocks; the first carries `text`, the rest say
+    they continue it (they are posted as thread replies)."""
+    all_blocks = list(blocks)
+    fallback = cut(text, MAX_TEXT)
+    if len(all_blocks) <= MAX_BLOCKS:
+        return [Message(fallback, all_blocks)]
+    messages = []
+    for start in range(0, len(all_blocks), MAX_BLOCKS):
+        chunk = all_blocks[start : start + MAX_BLOCKS]
+        label = fallback if start == 0 else cut(f"{fallback} (continued)", MAX_TEXT)
+        messages.append(Message(label, chunk))
+    return messages
+
+
+def validate(message: Mapping[str, Any]) -> list[str]:
+    """What breaks Slack's limits in a payload (empty when it is fine). Used by the fake
+    Slack server in tests and as a last check before posting."""
+    problems = []
+    blocks = message.get("blocks") or []
+    if not message.get("text"):
+        problems.append("no text fallback")
+    if len(blocks) > MAX_BLOCKS:
+        problems.append(f"{len(blocks)} blocks > {MAX_BLOCKS}")
+    for i, block in enumerate(blocks):
+        kind = block.get("type")
+        if kind == "header" and len(block["text"]["text"]) > MAX_HEADER:
+            problems.append(f"block {i}: header longer than {MAX_HEADER}")
+        if kind == "section":
+            if "text" in block and len(block["text"]["text"]) > MAX_SECTION:
+                problems.append(f"block {i}: section text longer than {MAX_SECTION}")
+            if len(block.get("fields", [])) > MAX_FIELDS:
+                problems.append(f"block {i}: more than {MAX_FIELDS} fields")
+        if kind == "context" and len(block.get("elements", [])) > MAX_CONTEXT:
+            problems.append(f"block {i}: more than {MAX_CONTEXT} context elements")
+    return problems
+
+
+def fragments() -> Any:
+    """The macros of templates/slack.j2."""
+    return environment("slack").get_template("slack.j2").module

@@ -1,0 +1,195 @@
+"""The outbox dispatcher: posts change reports to the model's channel.
+
+It claims `version.promoted`, `version.rolled_back`, `version.retired` (and, when a model asks
+for it, `version.registered`) events from the outbox, builds the report and posts it. Slack
+down or rate-limited (429 with Retry-After, 5xx, network errors): the event goes back to the
+outbox with backoff and is retried; nothing is lost. Claims are exclusive (see core/outbox),
+so two `serve` processes never post the same event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from modeltrail.core.config import Settings
+from modeltrail.core.errors import ModeltrailError
+from modeltrail.core.outbox import Outbox, OutboxEvent
+from modeltrail.core.registry import Registry, utcnow
+
+from . import reports
+from .blocks import Message, validate
+
+log = logging.getLogger("modeltrail.slack.dispatcher")
+
+TOPICS = ("version.promoted", "version.rolled_back", "version.retired", "version.registered")
+Summarizer = Callable[[Any], str | None]
+
+
+class Undeliverable(Exception):
+    """Delivery failed in a way worth retrying; `retry_after` comes from Slack when it says."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class SlackDispatcher:
+    def __init__(
+        self,
+        registry: Registry,
+        client: WebClient,
+        settings: Settings,
+        *,
+        clock: Callable[[], dt.datetime] = utcnow,
+        summarize: Summarizer | None = None,
+    ) -> None:
+        self.registry = registry
+        self.client = client
+        self.settings = settings
+        self.clock = clock
+        self.summarize = summarize
+        self.outbox = Outbox(registry.engine)
+
+    def run_once(self, limit: int = 10) -> int:
+        """Deliver what is due now; returns how many events were handled."""
+        events = self.outbox.claim(now=self.clock(), limit=limit, topics=TOPICS)
+        for event in events:
+            try:
+                self.deliver(event)
+            except Undeliverable as exc:
+                status = self.outbox.fail(
+                    event, str(exc), now=self.clock(), retry_after=exc.retry_after
+                )
+                log.warning("slack post for event %s failed (%s): %s", event.id, status, exc)
+                continue
+            except Exception as exc:  # a bug must not stop the dispatcher; keep the event
+                log.exception("building the report for event %s failed", event.id)
+                self.outbox.fail(event, f"{type(exc).__name__}: {exc}", now=self.clock())
+                continue
+            self.outbox.complete(event, now=self.clock())
+        return len(events)
+
+    def run_forever(self, stop: threading.Event, interval: float = 0.5) -> None:
+        while not stop.is_set():
+            try:
+                handled = self.run_once()
+            except Exception:
+                log.exception("outbox dispatch round failed")
+                handled = 0
+            if not handled:
+                stop.wait(interval)
+
+    # -- one event ---------------------------------------------------------------------------
+
+    def deliver(self, event: OutboxEvent) -> None:
+        model = event.model or event.payload.get("model")
+        if model is None:
+            return
+        if event.topic == "version.registered" and not self._setting(model, "slack.on_register"):
+            return
+        channel = self._setting(model, "slack.channel") or self.settings.slack_channel
+        if not channel:
+            log.info(
+                "no Slack channel for %s (MODELTRAIL_SLACK_CHANNEL); event %s skipped",
+                model,
+                event.id,
+            )
+            return
+        messages = self.build(event, model)
+        self.post(str(channel), messages)
+
+    def build(self, event: OutboxEvent, model: str) -> list[Message]:
+        payload = dict(event.payload)
+        payload.setdefault("model", model)
+        version = event.version or payload.get("version")
+        if event.topic == "version.registered":
+            payload["action"] = "register"
+            diff = self._diff_with_parent(model, version)
+            return reports.move_report(payload, diff, summary=self._summary(diff))
+        if event.topic == "version.retired":
+            return reports.move_report(payload, None)
+        # promoted / rolled back: compare with the version that was in production before
+        before = payload.get("previous_production")
+        diff = None
+        if before and version and before != version:
+            diff = self._compare(model, before, version)
+        golden = payload.get("golden")
+        golden_diff = None
+        if golden and version and golden not in (version, before):
+            golden_diff = self._compare(model, golden, version, git=False)
+        return reports.move_report(
+            payload, diff, golden_diff=golden_diff, summary=self._summary(diff)
+        )
+
+    def post(self, channel: str, messages: list[Message]) -> None:
+        first, *rest = messages
+        response = self._post(channel, first, thread_ts=None)
+        thread = response.get("ts")
+        for message in rest:
+            try:
+                self._post(channel, message, thread_ts=thread)
+            except Undeliverable as exc:
+                # The report itself is posted; retrying the event would post it twice.
+                log.warning("a continuation of the report in %s failed: %s", channel, exc)
+
+    def _post(self, channel: str, message: Message, *, thread_ts: str | None) -> Any:
+        problems = validate(message.payload())
+        if problems:
+            raise ModeltrailError(f"refusing to post an invalid message: {'; '.join(problems)}")
+        try:
+            return self.client.chat_postMessage(
+                channel=channel,
+                thread_ts=thread_ts,
+                unfurl_links=False,
+                unfurl_media=False,
+                **message.payload(),
+            )
+        except SlackApiError as exc:
+            status = exc.response.status_code
+            error = exc.response.get("error") if hasattr(exc.response, "get") else None
+            retry_after = None
+            if status == 429:
+                header = exc.response.headers.get("Retry-After") or exc.response.headers.get(
+                    "retry-after"
+                )
+                retry_after = float(header) if header else 30.0
+            raise Undeliverable(f"Slack answered {status} ({error})", retry_after) from None
+        except OSError as exc:  # connection refused, timeouts, DNS
+            raise Undeliverable(f"Slack unreachable: {exc}") from None
+
+    def _setting(self, model: str, key: str) -> Any:
+        try:
+            return self.registry.model_setting(model, key)
+        except ModeltrailError:
+            return None
+
+    def _compare(self, model: str, old: str, new: str, *, git: bool = True) -> Any:
+        from modeltrail.core.compare import compare
+
+        try:
+            return compare(self.registry, model, old, new, git=git)
+        except ModeltrailError as exc:
+            log.warning("cannot diff %s %s..%s for the report: %s", model, old, new, exc)
+            return None
+
+    def _diff_with_parent(self, model: str, version: str | None) -> Any:
+        if version is None:
+            return None
+        record = self.registry.load(model, version)
+        return self._compare(model, record.parent, version) if record.parent else None
+
+    def _summary(self, diff: Any) -> str | None:
+        if diff is None or self.summarize is None:
+            return None
+        try:
+            return self.summarize(diff)
+        except Exception:
+            log.exception("summarizing the diff failed; posting without a summary")
+            return None

@@ -1,0 +1,196 @@
+"""What each `/model` subcommand does, given a parsed command and who asked.
+
+Handlers return messages; the Bolt listener sends them with `respond()`. Errors that are the
+user's (unknown model, bad version, a refused move) become a short message with the usage,
+never a stack trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from modeltrail.core.config import Settings
+from modeltrail.core.errors import ModeltrailError
+from modeltrail.core.registry import Registry
+from modeltrail.templates.render import slack as esc
+
+from . import reports
+from .blocks import Message
+from .commands import SlashCommand, parse_command, usage_text
+
+
+@dataclass(frozen=True)
+class Asker:
+    user_id: str
+    user_name: str | None
+    channel_id: str | None
+
+    @property
+    def actor(self) -> str:
+        """How the audit trail names a Slack user."""
+        if self.user_name:
+            return f"slack:{self.user_id} ({self.user_name})"
+        return f"slack:{self.user_id}"
+
+
+@dataclass(frozen=True)
+class Reply:
+    messages: list[Message]
+    public: bool = False
+
+
+Answerer = Callable[[str, Asker], list[Message]]
+
+
+def channel_models(registry: Registry, settings: Settings) -> dict[str, str]:
+    """channel ID → the model whose reports go there (a channel's default model)."""
+    mapping: dict[str, str] = {}
+    for summary in registry.list_models():
+        channel = registry.model_setting(summary.name, "slack.channel")
+        if channel:
+            mapping.setdefault(str(channel), summary.name)
+    return mapping
+
+
+class CommandHandler:
+    def __init__(
+        self,
+        registry: Registry,
+        settings: Settings,
+        *,
+        answer: Answerer | None = None,
+    ) -> None:
+        self.registry = registry
+        self.settings = settings
+        self.answer = answer
+
+    def handle(self, text: str, asker: Asker) -> Reply:
+        command_name = self.settings.slack_command
+        try:
+            known = [m.name for m in self.registry.list_models()]
+            default = channel_models(self.registry, self.settings).get(asker.channel_id or "")
+            command = parse_command(
+                text, known_models=known, channel_model=default, command=command_name
+            )
+        except ModeltrailError as exc:
+            return Reply([_error(exc)])
+        try:
+            return Reply(self._run(command, asker), public=command.public)
+        except ModeltrailError as exc:
+            message = _error(exc)
+            if command.name != "help":
+                message = _error(exc, usage=usage_text(command_name, command.name))
+            return Reply([message])
+
+    def _run(self, command: SlashCommand, asker: Asker) -> list[Message]:
+        if command.mutating and asker.user_id not in self.settings.slack_admins:
+            return [self._refusal(command)]
+        registry = self.registry
+        model = command.model
+        name = command.name
+        if name == "help":
+            return [_help(self.settings.slack_command)]
+        if name == "ask":
+            if self.answer is None:
+                return [reports.text_message("Questions are not available in this installation.")]
+            return self.answer(" ".join(command.args), asker)
+        assert model is not None
+        if name == "show":
+            version = registry.resolve_version(model, command.args[0] if command.args else "latest")
+            return reports.version_message(registry.load(model, version))
+        if name == "diff":
+            from modeltrail.core.compare import compare, resolve_pair
+
+            first, second = _refs(registry, model, command.args)
+            old, new = resolve_pair(registry, model, first, second)
+            return reports.diff_message(compare(registry, model, old, new))
+        if name == "history":
+            from modeltrail.core.lifecycle import timeline
+
+            state = registry.model_state(model)
+            return reports.history_message(model, timeline(state), state.golden)
+        if name == "production":
+            state = registry.model_state(model)
+            record = registry.load(model, state.production) if state.production else None
+            return [reports.production_message(model, record, state.golden)]
+        if name == "changelog":
+            from modeltrail.core.compare import changelog
+
+            return reports.changelog_message(model, changelog(registry, model))
+        if name == "promote":
+            return self._promote(command, asker)
+        if name == "rollback":
+            result = registry.rollback(model, actor=asker.actor, reason=" ".join(command.args))
+            back = result.plan.moves[-1].version
+            return [
+                reports.text_message(
+                    f"Rolled back *{esc(model)}*: *{back}* is in production again. "
+                    "The channel report follows."
+                )
+            ]
+        if name == "golden":
+            version = registry.resolve_version(model, command.args[0])
+            previous = registry.set_golden(model, version, actor=asker.actor)
+            was = f" (was {previous})" if previous else ""
+            return [reports.text_message(f"*{esc(model)} {version}* is the golden version{was}.")]
+        raise AssertionError(f"unhandled command {name}")
+
+    def _promote(self, command: SlashCommand, asker: Asker) -> list[Message]:
+        from modeltrail.core.registry_governance import PromotionBlocked
+
+        assert command.model is not None
+        model = command.model
+        version = self.registry.resolve_version(model, command.args[0])
+        reason = " ".join(command.args[1:]) or None
+        try:
+            result = self.registry.promote(model, version, actor=asker.actor, reason=reason)
+        except PromotionBlocked as blocked:
+            against = blocked.decision.baseline
+            title = f"Promotion of {model} {version} blocked"
+            title += f" (compared with production {against})" if against else ""
+            return [
+                reports.findings_message(
+                    title,
+                    blocked.decision.blocking,
+                    hint="Fix the cause, or override from the CLI: "
+                    f'`modeltrail promote {esc(model)} {version} --force --reason "…"` '
+                    "(the override is audited).",
+                )
+            ]
+        replaced = result.plan.moves[0].version if len(result.plan.moves) > 1 else None
+        text = f"*{esc(model)} {version}* is now in production"
+        text += f", replacing {replaced}." if replaced else "."
+        return [reports.text_message(text + " The channel report follows.")]
+
+    def _refusal(self, command: SlashCommand) -> Message:
+        admins = self.settings.slack_admins
+        who = ", ".join(f"<@{esc(a)}>" for a in admins) if admins else "nobody yet"
+        return reports.text_message(
+            f"Sorry, only the registry admins can {command.name} versions: {who}. "
+            "Ask one of them, or run the command from the CLI if you have access."
+        )
+
+
+def _refs(registry: Registry, model: str, args: Sequence[str]) -> tuple[str | None, str | None]:
+    resolved = [registry.resolve_version(model, a) for a in args]
+    first = resolved[0] if resolved else None
+    second = resolved[1] if len(resolved) > 1 else None
+    return first, second
+
+
+def _help(command: str) -> Message:
+    return reports.text_message(
+        "*modeltrail* answers about model versions.\n"
+        + usage_text(command)
+        + "\nAdd `public` to share the answer with the channel."
+    )
+
+
+def _error(exc: ModeltrailError, usage: str | None = None) -> Message:
+    text = esc(exc.message)
+    if exc.hint:
+        text += "\n" + esc(exc.hint)
+    elif usage:
+        text += "\n" + usage
+    return reports.text_message(text)

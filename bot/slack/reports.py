@@ -1,0 +1,144 @@
+"""Slack messages for each thing the bot says: change reports, versions, history, help."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from modeltrail.core.compare import ChangelogEntry
+from modeltrail.core.diff import VersionDiff
+from modeltrail.core.lifecycle import Period
+from modeltrail.core.records import VersionRecord
+from modeltrail.templates.render import slack as esc
+
+from .blocks import Message, context, divider, fragments, header, paginate, section
+
+
+def diff_blocks(diff: VersionDiff, *, summary: str | None = None) -> list[dict[str, Any]]:
+    """The body of a change report: headline, findings, metrics, then what changed."""
+    f = fragments()
+    blocks: list[dict[str, Any]] = []
+    if summary:
+        blocks += section(f">{esc(summary)}")
+    blocks += section(str(f.headline(diff)))
+    if diff.findings:
+        blocks += section(str(f.findings_text(diff.findings)))
+    if diff.metrics:
+        blocks += section(str(f.metrics_text(diff)))
+    for text in (
+        f.params_text(diff),
+        f.data_text(diff),
+        f.code_text(diff),
+        f.environment_text(diff),
+    ):
+        if str(text).strip():
+            blocks += section(str(text))
+    blocks.append(
+        context(
+            [
+                f"suggested bump: *{diff.suggested_bump.level}* "
+                f"({esc(diff.suggested_bump.reason)})",
+                f"`modeltrail diff {esc(diff.model)} {diff.old_version} {diff.new_version}`",
+            ]
+        )
+    )
+    return blocks
+
+
+def diff_message(diff: VersionDiff, *, summary: str | None = None) -> list[Message]:
+    title = f"{diff.model} {diff.new_version} vs {diff.old_version}"
+    blocks = [header(title), *diff_blocks(diff, summary=summary)]
+    return paginate(_plain_headline(diff), blocks)
+
+
+def move_report(
+    event: Mapping[str, Any],
+    diff: VersionDiff | None,
+    *,
+    golden_diff: VersionDiff | None = None,
+    summary: str | None = None,
+) -> list[Message]:
+    """The channel post after a promotion, rollback or retirement: who, why, what changed."""
+    f = fragments()
+    title = str(f.move_title(event)).strip()
+    blocks = [header(title), *section(str(f.move_text(event)))]
+    if diff is not None:
+        blocks.append(divider())
+        blocks += diff_blocks(diff, summary=summary)
+    if golden_diff is not None and golden_diff.findings_of("metric_regression"):
+        blocks.append(divider())
+        blocks += section(
+            f"*Against the golden version {golden_diff.old_version}:* "
+            + str(f.findings_text(golden_diff.findings_of("metric_regression"), limit=5))
+        )
+    fallback = esc(title)
+    if diff is not None:
+        fallback += " — " + _plain_headline(diff)
+    return paginate(fallback, blocks)
+
+
+def version_message(record: VersionRecord) -> list[Message]:
+    f = fragments()
+    title = f"{record.model} {record.version}"
+    return paginate(esc(title), [header(title), *section(str(f.version_text(record)))])
+
+
+def history_message(model: str, periods: Sequence[Period], golden: str | None) -> list[Message]:
+    f = fragments()
+    title = f"{model}: production history"
+    blocks = [header(title), *section(str(f.history_text(model, periods, golden)))]
+    return paginate(esc(title), blocks)
+
+
+def production_message(model: str, record: VersionRecord | None, golden: str | None) -> Message:
+    if record is None:
+        text = f"*{esc(model)}* has no version in production."
+        if golden:
+            text += f" Golden: *{golden}*."
+        return Message(text.replace("*", ""), section(text))
+    f = fragments()
+    text = str(f.version_text(record))
+    if golden and golden != record.version:
+        text += f"\nGolden (baseline): *{golden}*"
+    return Message(esc(f"{model} {record.version} is in production"), section(text))
+
+
+def changelog_message(
+    model: str, entries: Sequence[ChangelogEntry], limit: int = 5
+) -> list[Message]:
+    f = fragments()
+    blocks = [header(f"{model}: latest changes")]
+    for entry in entries[:limit]:
+        record = entry.record
+        line = f"*{record.version}* {record.created_at:%Y-%m-%d} by {esc(record.actor)}"
+        if record.description:
+            line += f": {esc(record.description)}"
+        if entry.diff is not None:
+            line += "\n" + str(f.headline(entry.diff))
+            if entry.diff.findings:
+                line += "\n" + str(f.findings_text(entry.diff.findings, limit=3))
+        blocks += section(line)
+    if len(entries) > limit:
+        blocks.append(
+            context([f"{len(entries) - limit} older versions: `modeltrail changelog {esc(model)}`"])
+        )
+    return paginate(esc(f"{model}: latest changes"), blocks)
+
+
+def findings_message(title: str, findings: Sequence[Any], hint: str | None = None) -> Message:
+    f = fragments()
+    text = f"*{esc(title)}*\n" + str(f.findings_text(findings))
+    if hint:
+        text += f"\n{hint}"
+    return Message(esc(title), section(text))
+
+
+def text_message(text: str) -> Message:
+    """A short reply; `text` is mrkdwn the caller already escaped."""
+    return Message(text, section(text))
+
+
+def _plain_headline(diff: VersionDiff) -> str:
+    from modeltrail.templates.render import render
+
+    return esc(render("headline.txt.j2", "text", diff=diff).strip())
