@@ -34,19 +34,15 @@ from .errors import (
 )
 from .metrics import check_metric_name, check_metric_value, default_metric_spec
 from .outbox import enqueue
-from .params import decode_value, encode_value, flatten_params
+from .params import encode_value, flatten_params
 from .records import (
-    Artifact,
     AuditEvent,
-    CodeState,
     DataSnapshot,
     Environment,
     ManifestEntry,
-    Metric,
     MetricPoint,
     MetricSpec,
     ModelSummary,
-    Note,
     VersionDraft,
     VersionRecord,
     VersionSummary,
@@ -78,6 +74,7 @@ class Registry(GovernanceMixin):
         self.engine = engine
         self._clock = clock
         self._sqlite = engine.dialect.name == "sqlite"
+        self._environments: dict[str, Environment] = {}  # content-addressed, never stale
 
     @classmethod
     def open(
@@ -375,137 +372,14 @@ class Registry(GovernanceMixin):
 
         Versions that do not exist are left out; `load` turns that into an error.
         """
+        from .loading import load_records
+
         wanted = None if versions is None else [str(SemVer.parse(v)) for v in versions]
-        v = schema.versions
-        parent = v.alias("parent")
         with self._read() as conn:
             model_id = self._model_id(conn, model)
-            query = (
-                select(v, parent.c.version.label("parent_version"))
-                .select_from(v.outerjoin(parent, v.c.parent_id == parent.c.id))
-                .where(v.c.model_id == model_id)
-                .order_by(v.c.major.desc(), v.c.minor.desc(), v.c.patch.desc())
+            return load_records(
+                conn, model, model_id, wanted, history=history, environments=self._environments
             )
-            rows: list[Mapping[str, Any]] = []
-            if wanted is None:
-                rows = list(conn.execute(query).mappings())
-            else:
-                for chunk in _chunks(wanted):
-                    rows.extend(conn.execute(query.where(v.c.version.in_(chunk))).mappings())
-                rows.sort(key=lambda r: (r["major"], r["minor"], r["patch"]), reverse=True)
-            return self._records(conn, model, model_id, rows, history=history)
-
-    def _records(
-        self,
-        conn: Connection,
-        model: str,
-        model_id: int,
-        rows: Sequence[Mapping[str, Any]],
-        *,
-        history: bool,
-    ) -> list[VersionRecord]:
-        ids = [row["id"] for row in rows]
-        params: dict[int, dict[str, Any]] = {i: {} for i in ids}
-        metrics: dict[int, dict[str, Metric]] = {i: {} for i in ids}
-        data: dict[int, list[DataSnapshot]] = {i: [] for i in ids}
-        artifacts: dict[int, list[Artifact]] = {i: [] for i in ids}
-        tags: dict[int, dict[str, str]] = {i: {} for i in ids}
-        notes: dict[int, list[Note]] = {i: [] for i in ids}
-        histories: dict[tuple[int, str], list[MetricPoint]] = {}
-        p, m, mp = schema.params, schema.metrics, schema.metric_points
-        d, a, t, n = schema.data_snapshots, schema.artifacts, schema.tags, schema.notes
-        for chunk in _chunks(ids):
-            for vid, key, value in conn.execute(
-                select(p.c.version_id, p.c.key, p.c.value)
-                .where(p.c.version_id.in_(chunk))
-                .order_by(p.c.version_id, p.c.key)
-            ):
-                params[vid][key] = decode_value(value)
-            if history:
-                for vid, name, step, value, stamp in conn.execute(
-                    select(mp.c.version_id, mp.c.name, mp.c.step, mp.c.value, mp.c.timestamp)
-                    .where(mp.c.version_id.in_(chunk))
-                    .order_by(mp.c.version_id, mp.c.name, mp.c.seq)
-                ):
-                    histories.setdefault((vid, name), []).append(
-                        MetricPoint(step, value, _from_epoch(stamp))
-                    )
-            for r in conn.execute(
-                select(m).where(m.c.version_id.in_(chunk)).order_by(m.c.version_id, m.c.name)
-            ).mappings():
-                vid = r["version_id"]
-                metrics[vid][r["name"]] = Metric(
-                    name=r["name"],
-                    value=r["value"],
-                    step=r["step"],
-                    timestamp=_from_epoch(r["timestamp"]),
-                    history_count=r["history_count"],
-                    history=tuple(histories.get((vid, r["name"]), ())) if history else None,
-                )
-            for r in conn.execute(
-                select(d).where(d.c.version_id.in_(chunk)).order_by(d.c.version_id, d.c.position)
-            ).mappings():
-                data[r["version_id"]].append(_snapshot_from_row(r))
-            for r in conn.execute(
-                select(a).where(a.c.version_id.in_(chunk)).order_by(a.c.version_id, a.c.position)
-            ).mappings():
-                artifacts[r["version_id"]].append(
-                    Artifact(name=r["name"], uri=r["uri"], digest=r["digest"], size=r["size"])
-                )
-            for vid, key, value in conn.execute(
-                select(t.c.version_id, t.c.key, t.c.value)
-                .where(t.c.version_id.in_(chunk))
-                .order_by(t.c.version_id, t.c.key)
-            ):
-                tags[vid][key] = value
-            for r in conn.execute(
-                select(n).where(n.c.version_id.in_(chunk)).order_by(n.c.id)
-            ).mappings():
-                notes[r["version_id"]].append(
-                    Note(text=r["text"], actor=r["actor"], created_at=r["created_at"])
-                )
-        environments = {
-            fp: self._environment(conn, fp)
-            for fp in {row["environment_fingerprint"] for row in rows}
-            if fp
-        }
-        names = {name for per_version in metrics.values() for name in per_version}
-        specs = self._metric_specs(conn, model_id, sorted(names))
-        records = []
-        for row in rows:
-            vid = row["id"]
-            code = None
-            if row["code_commit"]:
-                code = CodeState(
-                    repo_root=row["code_repo_root"] or "",
-                    commit=row["code_commit"],
-                    branch=row["code_branch"],
-                    remote_url=row["code_remote_url"],
-                    dirty=bool(row["code_dirty"]),
-                    dirty_files=tuple(json.loads(row["code_dirty_files"] or "[]")),
-                    diff_digest=row["code_diff_digest"],
-                )
-            records.append(
-                VersionRecord(
-                    model=model,
-                    version=row["version"],
-                    created_at=row["created_at"],
-                    actor=row["actor"],
-                    description=row["description"],
-                    stage=row["stage"],
-                    parent=row["parent_version"],
-                    params=params[vid],
-                    metrics=metrics[vid],
-                    data=tuple(data[vid]),
-                    code=code,
-                    environment=environments.get(row["environment_fingerprint"]),
-                    artifacts=tuple(artifacts[vid]),
-                    tags=tags[vid],
-                    notes=tuple(notes[vid]),
-                    metric_specs={k: specs[k] for k in metrics[vid]},
-                )
-            )
-        return records
 
     def metric_specs(self, model: str) -> dict[str, MetricSpec]:
         """The goals set for this model, plus name-based defaults for every metric it logged."""
