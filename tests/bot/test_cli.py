@@ -7,9 +7,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from support import commit_file
 
 from modeltrail.bot.cli import main
-from support import commit_file
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+
 from modeltrail.core.diff import (
     FILE_LIST_CAP,
     FINDING_KINDS,

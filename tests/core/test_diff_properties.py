@@ -26,6 +26,7 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from modeltrail.core.diff import (
     ArtifactChange,
     CodeChange,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from modeltrail.core.errors import InvalidVersionError, ModeltrailError, UsageError
 from modeltrail.core.versioning import SemVer, is_version, sort_versions
 
