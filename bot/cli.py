@@ -296,6 +296,12 @@ def show(model: str, version: str | None, as_json: bool, history: bool) -> None:
     "the newer version was trained, when it is on this machine).",
 )
 @click.option("--no-git", is_flag=True, help="Do not read commits between the versions.")
+@click.option(
+    "--summary",
+    is_flag=True,
+    help="Start with a summary in plain words (the LLM's when OPENAI_API_KEY or "
+    "OPENAI_BASE_URL is set, else an automatic one).",
+)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file.")
 def diff(
     model: str,
@@ -304,6 +310,7 @@ def diff(
     fmt: str,
     repo: str | None,
     no_git: bool,
+    summary: bool,
     out: Path | None,
 ) -> None:
     """What changed between two versions: V1 V2, V against its parent, or the newest two."""
@@ -313,15 +320,35 @@ def diff(
     try:
         old, new = resolve_pair(registry, model, first, second)
         result = compare(registry, model, old, new, repo=repo, git=not no_git)
+        said = _summaries(registry, [result])[0] if summary else None
     finally:
         registry.close()
     if fmt == "json":
-        _emit(result.to_json(indent=2) + "\n", out)
+        data = result.to_dict()
+        if said is not None:
+            data["summary"] = {"text": said.text, "source": said.source}
+        _emit(json.dumps(data, indent=2, ensure_ascii=False) + "\n", out)
         return
     from modeltrail.templates.render import render
 
-    text = render(f"diff.{'txt' if fmt == 'text' else fmt}.j2", fmt, diff=result, summary=None)
+    text = render(
+        f"diff.{'txt' if fmt == 'text' else fmt}.j2",
+        fmt,
+        diff=result,
+        summary=said.marked if said else None,
+    )
     _emit(text, out, colour=fmt == "text")
+
+
+def _summaries(registry: Registry, diffs: list[Any]) -> list[Any]:
+    """Summaries of `diffs` (LLM when configured, cached; else the template's)."""
+    from .assistant.cache import SummaryCache
+    from .assistant.llm import llm_from_settings
+    from .assistant.summaries import summarize
+
+    llm = llm_from_settings(_settings())
+    cache = SummaryCache(registry.engine)
+    return [summarize(d, llm=llm, cache=cache) for d in diffs]
 
 
 @app.command()
@@ -346,7 +373,10 @@ def diff(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write to a file, e.g. CHANGELOG.md.",
 )
-def changelog(model: str, since: str | None, fmt: str, with_git: bool, out: Path | None) -> None:
+@click.option("--summary", is_flag=True, help="A plain-words summary for each entry.")
+def changelog(
+    model: str, since: str | None, fmt: str, with_git: bool, out: Path | None, summary: bool
+) -> None:
     """The model's whole history, newest first, each version against its parent."""
     from modeltrail.core.compare import changelog as build_changelog
     from modeltrail.templates.render import render
@@ -354,10 +384,15 @@ def changelog(model: str, since: str | None, fmt: str, with_git: bool, out: Path
     registry = _registry()
     try:
         entries = build_changelog(registry, model, since=since, git=with_git)
+        summaries: dict[str, str] = {}
+        if summary:
+            with_diff = [e for e in entries if e.diff is not None]
+            said = _summaries(registry, [e.diff for e in with_diff])
+            summaries = {e.record.version: s.marked for e, s in zip(with_diff, said, strict=True)}
     finally:
         registry.close()
     name = f"changelog.{'txt' if fmt == 'text' else fmt}.j2"
-    _emit(render(name, fmt, model=model, entries=entries), out)
+    _emit(render(name, fmt, model=model, entries=entries, summaries=summaries), out)
 
 
 def _emit(text: str, out: Path | None, *, colour: bool = False) -> None:

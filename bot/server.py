@@ -137,8 +137,22 @@ def build_service(settings: Settings, registry: Registry) -> Service:
             from slack_bolt.adapter.wsgi import SlackRequestHandler
 
             router.routes["/slack/events"] = SlackRequestHandler(app, path="/slack/events")
-        service.dispatcher = SlackDispatcher(registry, client, settings)
+        service.dispatcher = SlackDispatcher(
+            registry, client, settings, summarize=report_summarizer(settings, registry)
+        )
     return service
+
+
+def report_summarizer(settings: Settings, registry: Registry) -> Callable[[Any], str | None]:
+    """Summaries at the top of channel reports: the LLM's when configured (cached), else the
+    automatic one, marked as such."""
+    from .assistant.cache import SummaryCache
+    from .assistant.llm import llm_from_settings
+    from .assistant.summaries import summarize
+
+    llm = llm_from_settings(settings)
+    cache = SummaryCache(registry.engine)
+    return lambda diff: summarize(diff, llm=llm, cache=cache).marked
 
 
 def serve_forever(settings: Settings, registry: Registry, say: Callable[[str], None]) -> None:

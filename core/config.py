@@ -33,6 +33,12 @@ class Settings:
     slack_api_url: str = "https://slack.com/api/"
     http_host: str = "127.0.0.1"
     http_port: int = 3000
+    # LLM (optional): any OpenAI-compatible server.
+    openai_api_key: str | None = field(default=None, repr=False)
+    openai_base_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout: float = 20.0
+    llm_max_retries: int = 2
 
     @classmethod
     def load(
@@ -61,6 +67,13 @@ class Settings:
             or "https://slack.com/api/",
             http_host=_blank_to_none(get("MODELTRAIL_HTTP_HOST")) or "127.0.0.1",
             http_port=_port(get("MODELTRAIL_HTTP_PORT"), "MODELTRAIL_HTTP_PORT", 3000),
+            openai_api_key=_blank_to_none(get("OPENAI_API_KEY")),
+            openai_base_url=_blank_to_none(get("OPENAI_BASE_URL")),
+            llm_model=_blank_to_none(get("MODELTRAIL_LLM_MODEL")) or "gpt-4o-mini",
+            llm_timeout=_number(get("MODELTRAIL_LLM_TIMEOUT"), "MODELTRAIL_LLM_TIMEOUT", 20.0),
+            llm_max_retries=int(
+                _number(get("MODELTRAIL_LLM_MAX_RETRIES"), "MODELTRAIL_LLM_MAX_RETRIES", 2)
+            ),
         )
 
     def with_overrides(self, **overrides: object) -> Settings:
@@ -100,3 +113,16 @@ def _port(value: str | None, name: str, default: int) -> int:
     if not 0 <= port <= 65535:
         raise ConfigError(f"{name}={port} is out of range (0-65535)")
     return port
+
+
+def _number(value: str | None, name: str, default: float) -> float:
+    text = _blank_to_none(value)
+    if text is None:
+        return default
+    try:
+        number = float(text)
+    except ValueError:
+        raise ConfigError(f"{name}={text!r} is not a number") from None
+    if number < 0 or number != number:
+        raise ConfigError(f"{name}={text} must be a number ≥ 0")
+    return number
