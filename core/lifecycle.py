@@ -173,7 +173,7 @@ def plan_retention(state: ModelState, keep: int = 3) -> Plan:
         key=lambda v: SemVer.parse(v.version),
         reverse=True,
     )
-    reason = f"retention: {keep + 1}+ iterations behind production {production}"
+    reason = f"retention: {keep}+ iterations behind production {production}"
     moves = []
     for v in behind[keep:]:
         if v.stage in ("archived", "production", "staging") or v.version == state.golden:

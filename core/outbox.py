@@ -136,7 +136,8 @@ class Outbox:
     def fail(
         self, event: OutboxEvent, error: str, *, now: dt.datetime, retry_after: float | None = None
     ) -> str:
-        """Record a failed delivery; returns the new status ("pending" or "dead").
+        """Record a failed delivery; returns the new status ("pending" or "dead"), or "lost"
+        when the claim had expired and another consumer took the event over.
 
         `retry_after` (seconds, e.g. from a 429's Retry-After) overrides the backoff when it
         is longer.
@@ -147,7 +148,7 @@ class Outbox:
             delay = max(delay, dt.timedelta(seconds=retry_after))
         status = "dead" if event.attempts >= self.max_attempts else "pending"
         with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
-            conn.execute(
+            result = conn.execute(
                 update(o)
                 .where(o.c.id == event.id, o.c.claim_token == event.claim_token)
                 .values(
@@ -157,6 +158,8 @@ class Outbox:
                     last_error=error[:2000],
                 )
             )
+        if result.rowcount != 1:
+            return "lost"  # the lease ran out and another consumer owns the event now
         return status
 
     def counts(self) -> dict[str, int]:

@@ -239,7 +239,7 @@ def test_retention_dry_run_then_apply(cli, db_url: str) -> None:
 
     code, out, _ = cli("retention", "apply", "fraud", "--dry-run")
     assert code == 0
-    reason = "retention: 4+ iterations behind production 1.0.6"
+    reason = "retention: 3+ iterations behind production 1.0.6"
     assert "fraud: would archive 2 versions" in out
     assert f"1.0.2 (none → archived): {reason}" in out
     assert f"1.0.1 (none → archived): {reason}" in out

@@ -172,7 +172,7 @@ def test_retention_archives_versions_more_than_keep_behind_production() -> None:
     stages["1.0.6"] = "production"
     stages["1.0.7"] = "staging"  # newer than production: never touched
     plan = plan_retention(state(stages), keep=3)
-    reason = "retention: 4+ iterations behind production 1.0.6"
+    reason = "retention: 3+ iterations behind production 1.0.6"
     assert plan.action == "retention"
     assert plan.moves == tuple(
         Move(v, "none", "archived", reason) for v in ("1.0.2", "1.0.1", "1.0.0")
@@ -184,7 +184,7 @@ def test_retention_never_archives_staging_golden_or_archived_versions() -> None:
     stages |= {"1.0.6": "production", "1.0.0": "staging", "1.0.1": "archived"}
     plan = plan_retention(state(stages, golden="1.0.2"), keep=2)
     assert [m.version for m in plan.moves] == ["1.0.3"]
-    assert plan.moves[0].reason == "retention: 3+ iterations behind production 1.0.6"
+    assert plan.moves[0].reason == "retention: 2+ iterations behind production 1.0.6"
 
 
 def test_retention_counts_iterations_in_semantic_order() -> None:
