@@ -12,6 +12,7 @@ ships; alembic runs only when an upgrade is actually due.
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,12 @@ from .errors import DatabaseError, SchemaTooNewError
 
 # Every revision in core/migrations/versions, oldest first. tests/core/test_migrations.py
 # checks this list against alembic's own view of the scripts.
-REVISIONS: tuple[str, ...] = ("0001", "0002", "0003")
+REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005")
 HEAD = REVISIONS[-1]
 
 WRITE = {"modeltrail_write": True}
 _PG_MIGRATION_LOCK = 0x6D6F64656C  # any constant; names the advisory lock for migrations
+_SQLITE_TIMEOUT = 60.0  # seconds a SQLite connection waits for a lock
 
 
 def normalise_url(url: str) -> str:
@@ -71,16 +73,16 @@ def _sqlite_engine(url: str, database: str | None, *, create_dirs: bool) -> Engi
                     hint="create it, or point MODELTRAIL_DATABASE_URL / --db elsewhere",
                 )
             directory.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 60}, future=True)
+    engine = create_engine(url, connect_args={"timeout": _SQLITE_TIMEOUT}, future=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
         # Autocommit at the driver level: we emit BEGIN ourselves (see the "begin" hook).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _enable_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute(f"PRAGMA busy_timeout={int(_SQLITE_TIMEOUT * 1000)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -90,6 +92,24 @@ def _sqlite_engine(url: str, database: str | None, *, create_dirs: bool) -> Engi
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _enable_wal(cursor: sqlite3.Cursor, timeout: float = _SQLITE_TIMEOUT) -> None:
+    """Switch to WAL, waiting out other connections that are doing the same.
+
+    On a file not yet in WAL mode (a brand-new registry) the switch needs the write lock while
+    it already holds a read lock, so SQLite answers "database is locked" at once instead of
+    calling the busy handler. Several processes opening a new registry together hit that.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.005)
 
 
 def current_revision(conn: Connection) -> str | None:

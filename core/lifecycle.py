@@ -44,6 +44,7 @@ class StageChange:
     at: dt.datetime
     actor: str
     reason: str | None
+    action: str | None = None  # promote, stage, rollback, retire, retention (None before 0005)
 
 
 @dataclass(frozen=True)
@@ -137,10 +138,23 @@ def plan_rollback(state: ModelState, reason: str) -> Plan:
 
 
 def previous_production(state: ModelState, *, exclude: str) -> str | None:
-    """The version most recently moved to production, other than `exclude`."""
-    for change in reversed(state.changes):
-        if change.to_stage == "production" and change.version != exclude:
-            return change.version
+    """The version to roll back to: production history as a stack.
+
+    A promotion pushes its version; a rollback or retirement takes its version off for good
+    (it was judged bad), so rolling back twice goes A ← B ← C to B, then to A — never back to
+    the C that was just rolled back.
+    """
+    stack: list[str] = []
+    for change in state.changes:
+        if change.to_stage == "production":
+            if change.version in stack:
+                stack.remove(change.version)
+            stack.append(change.version)
+        elif change.action in ("rollback", "retire") and change.version in stack:
+            stack.remove(change.version)
+    for version in reversed(stack):
+        if version != exclude:
+            return version
     return None
 
 
@@ -148,9 +162,13 @@ def plan_retire(state: ModelState, version: str, reason: str) -> Plan:
     if not reason or not reason.strip():
         raise UsageError("retiring a version needs a reason", hint='--reason "why"')
     current = state.stage_of(version)
+    if any(c.version == version and c.action == "retire" for c in state.changes):
+        raise LifecycleError(f"{state.model} {version} is already retired")
+    notes: tuple[str, ...] = ()
     if current == "archived":
-        raise LifecycleError(f"{state.model} {version} is already archived")
-    notes = ()
+        # Archived by supersession or retention, now judged bad: record the retirement so a
+        # rollback never brings it back.
+        notes = (f"{version} was already archived; its retirement is recorded",)
     if current == "production":
         notes = (f"{version} was in production; {state.model} now has no production version",)
     return Plan(state.model, "retire", (Move(version, current, "archived", reason),), notes)

@@ -90,7 +90,9 @@ class GovernanceMixin:
         if golden_id is not None:
             golden = conn.execute(select(v.c.version).where(v.c.id == golden_id)).scalar()
         changes = tuple(
-            StageChange(r.version, r.from_stage, r.to_stage, r.created_at, r.actor, r.reason)
+            StageChange(
+                r.version, r.from_stage, r.to_stage, r.created_at, r.actor, r.reason, r.action
+            )
             for r in conn.execute(
                 select(
                     v.c.version,
@@ -99,6 +101,7 @@ class GovernanceMixin:
                     sc.c.created_at,
                     sc.c.actor,
                     sc.c.reason,
+                    sc.c.action,
                 )
                 .join(v, v.c.id == sc.c.version_id)
                 .where(sc.c.model_id == model_id)
@@ -341,6 +344,7 @@ class GovernanceMixin:
                         "created_at": now,
                         "actor": actor,
                         "reason": move.reason,
+                        "action": plan.action,
                     },
                 )
                 after: dict[str, Any] = {"stage": move.to_stage}

@@ -249,6 +249,9 @@ stage_changes = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("actor", String(300), nullable=False),
     Column("reason", Text),
+    # Added in 0005: the intent behind the move (promote, rollback, retire, retention, …);
+    # rollback needs it to tell "superseded" from "rolled back".
+    Column("action", String(30)),
     Index("ix_stage_changes_model", "model_id", "id"),
 )
 
@@ -282,4 +285,42 @@ processed_events = Table(
     metadata,
     Column("key", String(200), primary_key=True),
     Column("seen_at", UTCDateTime, nullable=False),
+)
+
+# Added in 0004: the digest delivery ledger, one row per (period, recipient). Schedulers insert
+# rows (on conflict: nothing) and claim them like the outbox, so each recipient gets each
+# period's digest once, whichever `serve` process gets there first.
+digest_deliveries = Table(
+    "digest_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("period_key", String(100), nullable=False),
+    Column("recipient", String(320), nullable=False),
+    Column("period_start", UTCDateTime, nullable=False),
+    Column("period_end", UTCDateTime, nullable=False),
+    Column("first_day", String(10), nullable=False),  # local dates, ISO
+    Column("last_day", String(10), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("status", String(20), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("claim_token", String(64)),
+    Column("lease_until", UTCDateTime),
+    Column("last_error", Text),
+    Column("message_id", String(200)),
+    Column("sent_at", UTCDateTime),
+    UniqueConstraint("period_key", "recipient"),
+    Index("ix_digest_deliveries_due", "status", "next_attempt_at"),
+)
+
+
+# Added in 0005: LLM summaries by diff digest, prompt version and model, so none is paid twice.
+summaries = Table(
+    "summaries",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("model", String(200)),
+    Column("created_at", UTCDateTime, nullable=False),
 )

@@ -228,7 +228,7 @@ def test_retire_needs_a_reason(cli, db_url: str) -> None:
     assert "fraud 1.0.0 retired" in out
     assert "1.0.0: none → archived (fairness issue on segment X)" in out
     code, _, err = cli("retire", "fraud", "1.0.0", "--reason", "again")
-    assert code == 1 and "already archived" in err
+    assert code == 1 and "already retired" in err
 
 
 def test_retention_dry_run_then_apply(cli, db_url: str) -> None:

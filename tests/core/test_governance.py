@@ -352,7 +352,7 @@ def test_retire_archives_with_the_reason(reg: Registry) -> None:
     before = counts(reg)
     with pytest.raises(UsageError, match="needs a reason"):
         reg.retire("fraud", "1.0.0", actor=ACTOR, reason="")
-    with pytest.raises(LifecycleError, match="already archived"):
+    with pytest.raises(LifecycleError, match="already retired"):
         reg.retire("fraud", "1.0.0", actor=ACTOR, reason="again")
     assert counts(reg) == before
 

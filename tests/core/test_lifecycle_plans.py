@@ -160,8 +160,10 @@ def test_retiring_production_leaves_a_note() -> None:
 def test_retire_needs_a_reason_and_a_live_version() -> None:
     with pytest.raises(UsageError, match="needs a reason"):
         plan_retire(state({"1.0.0": "none"}), "1.0.0", " ")
-    with pytest.raises(LifecycleError, match="already archived"):
-        plan_retire(state({"1.0.0": "archived"}), "1.0.0", "again")
+    # An archived (superseded) version can still be retired: the judgement is recorded.
+    plan = plan_retire(state({"1.0.0": "archived"}), "1.0.0", "leaks labels")
+    assert plan.moves == (Move("1.0.0", "archived", "archived", "leaks labels"),)
+    assert plan.notes
 
 
 # -- retention ------------------------------------------------------------------------------
