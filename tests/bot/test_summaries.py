@@ -211,3 +211,17 @@ def test_the_cli_diff_summary_without_llm(tmp_path: Path, capsys) -> None:
     assert main(["--db", url, "diff", "m", "--summary", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["summary"]["source"] == "template"
+
+
+@respx.mock
+def test_the_summary_cache_lives_in_the_registry_database(diff, registry) -> None:
+    from modeltrail.bot.assistant.cache import SummaryCache
+
+    route = respx.post(f"{BASE}/chat/completions").mock(
+        return_value=httpx.Response(200, json=completion("Data drift explains the drop."))
+    )
+    llm = LLM(settings())
+    assert summarize(diff, llm=llm, cache=SummaryCache(registry.engine)).source == "llm"
+    again = summarize(diff, llm=llm, cache=SummaryCache(registry.engine))  # another process
+    assert again.cached and again.text == "Data drift explains the drop."
+    assert route.call_count == 1
