@@ -58,6 +58,13 @@ def _registry() -> Registry:
     return Registry.open(settings=_settings())
 
 
+def _reader() -> Any:
+    """For reads: the stdlib SQLite reader when it can serve (fast start), else the Registry."""
+    from modeltrail.core.sqlite_reader import SqliteReader
+
+    return SqliteReader.open(_settings()) or _registry()
+
+
 def _print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
 
@@ -221,7 +228,7 @@ def register(
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def list_(model: str | None, limit: int, as_json: bool) -> None:
     """List models (latest version, counts), or one model's versions newest first."""
-    registry = _registry()
+    registry = _reader()
     try:
         if model is None:
             models = registry.list_models()
@@ -258,8 +265,13 @@ def list_(model: str | None, limit: int, as_json: bool) -> None:
 @click.option("--history", is_flag=True, help="Include every metric point (with --json).")
 def show(model: str, version: str | None, as_json: bool, history: bool) -> None:
     """Show everything recorded for a version (default: the newest)."""
-    registry = _registry()
+    from modeltrail.core.versioning import is_version
+
+    named = version is not None and not is_version(version)  # production, golden, …
+    registry = _registry() if named else _reader()
     try:
+        if named:
+            version = registry.resolve_version(model, version)
         version = version or registry.latest_version(model)
         record = registry.load(model, version, history=history)
     finally:
@@ -433,7 +445,7 @@ def demo(directory: Path) -> None:
 
 
 # The lifecycle and governance commands live in their own module; importing it registers them.
-from . import cli_lifecycle, cli_serve  # noqa: E402, F401
+from . import cli_ask, cli_digest, cli_lifecycle, cli_serve  # noqa: E402, F401
 
 # -- entry point -----------------------------------------------------------------------------
 

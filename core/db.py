@@ -21,11 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError, SQLAlchemyError
 
 from .errors import DatabaseError, SchemaTooNewError
-
-# Every revision in core/migrations/versions, oldest first. tests/core/test_migrations.py
-# checks this list against alembic's own view of the scripts.
-REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005")
-HEAD = REVISIONS[-1]
+from .revisions import HEAD, REVISIONS
 
 WRITE = {"modeltrail_write": True}
 _PG_MIGRATION_LOCK = 0x6D6F64656C  # any constant; names the advisory lock for migrations

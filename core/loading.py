@@ -15,9 +15,10 @@ import json
 from collections.abc import Iterator, MutableMapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection
-
 from .metrics import default_metric_spec
+from .reads import DriverConnection
+from .reads import mark as _mark
+from .reads import utc as _utc
 from .records import (
     Artifact,
     CodeState,
@@ -40,7 +41,7 @@ _VERSION_COLUMNS = (
 
 
 def load_records(
-    conn: Connection,
+    conn: DriverConnection,
     model: str,
     model_id: int,
     versions: Sequence[str] | None,
@@ -50,7 +51,7 @@ def load_records(
 ) -> list[VersionRecord]:
     """Records for `versions` of the model (all when None), newest first; unknown versions
     are left out."""
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    mark = _mark(conn)
     base = (
         f"SELECT {_VERSION_COLUMNS} FROM versions v LEFT JOIN versions p ON p.id = v.parent_id "
         f"WHERE v.model_id = {mark}"
@@ -170,7 +171,7 @@ def load_records(
 
 
 def _metric_specs(
-    conn: Connection, mark: str, model_id: int, names: Sequence[str]
+    conn: DriverConnection, mark: str, model_id: int, names: Sequence[str]
 ) -> dict[str, MetricSpec]:
     specs = {name: default_metric_spec(name) for name in names}
     for name, goal, tolerance in conn.exec_driver_sql(
@@ -181,7 +182,7 @@ def _metric_specs(
 
 
 def _environments(
-    conn: Connection, mark: str, fingerprints: Sequence[str]
+    conn: DriverConnection, mark: str, fingerprints: Sequence[str]
 ) -> dict[str, Environment]:
     found = {}
     for chunk in _chunks(list(fingerprints)):
@@ -220,14 +221,6 @@ def _snapshot(row: Sequence[Any]) -> DataSnapshot:
         dvc_md5=row[8],
         dvc_source=row[9],
     )
-
-
-def _utc(value: Any) -> dt.datetime:
-    """Timestamps come back as text from SQLite and as naive datetimes from PostgreSQL;
-    both are UTC (see schema.UTCDateTime)."""
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value.replace(tzinfo=dt.UTC)
 
 
 def _from_epoch(stamp: float) -> dt.datetime:

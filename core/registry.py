@@ -15,12 +15,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, insert, select, update
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
 
-from . import audit, schema
+from . import audit, reads, schema
 from .config import Settings
 from .db import WRITE, ensure_schema, make_engine
 from .errors import (
@@ -28,6 +28,7 @@ from .errors import (
     DuplicateVersionError,
     InvalidMetricError,
     InvalidNameError,
+    InvalidVersionError,
     ModelNotFoundError,
     UsageError,
     VersionNotFoundError,
@@ -90,7 +91,11 @@ class Registry(GovernanceMixin):
         resolved = explicit or settings.resolved_database_url()
         # The default location is ours to create; an explicit path's directory must exist.
         engine = make_engine(resolved, create_dirs=explicit is None)
-        ensure_schema(engine)
+        try:
+            ensure_schema(engine)
+        except BaseException:
+            engine.dispose()
+            raise
         return cls(engine, clock=clock)
 
     def close(self) -> None:
@@ -111,6 +116,9 @@ class Registry(GovernanceMixin):
                 yield conn
         except OperationalError as exc:
             raise DatabaseError(f"the registry database refused the write: {_short(exc)}") from None
+        except DataError as exc:
+            # PostgreSQL enforces column sizes that SQLite ignores (e.g. an overlong tag name).
+            raise UsageError(f"the registry cannot store a value given: {_short(exc)}") from None
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -130,6 +138,8 @@ class Registry(GovernanceMixin):
         _check_unique(draft.data, "role", "data snapshot")
         _check_unique(draft.artifacts, "name", "artifact")
         explicit = SemVer.parse(draft.version) if draft.version is not None else None
+        if explicit is not None and max(explicit.major, explicit.minor, explicit.patch) >= 2**31:
+            raise InvalidVersionError(draft.version or "")  # beyond the integer columns
         parent_wanted = SemVer.parse(draft.parent) if draft.parent else None
         now = self._clock()
 
@@ -415,60 +425,21 @@ class Registry(GovernanceMixin):
         return metric.history or ()
 
     def list_models(self) -> list[ModelSummary]:
-        m, v = schema.models, schema.versions
         with self._read() as conn:
-            counts = dict(
-                conn.execute(select(v.c.model_id, func.count()).group_by(v.c.model_id)).all()
-            )
-            production = dict(
-                conn.execute(
-                    select(v.c.model_id, v.c.version).where(v.c.stage == "production")
-                ).all()
-            )
-            summaries = []
-            for row in conn.execute(select(m).order_by(m.c.name)).mappings():
-                newest = self._newest(conn, row["id"])
-                summaries.append(
-                    ModelSummary(
-                        name=row["name"],
-                        latest_version=str(newest) if newest else None,
-                        version_count=counts.get(row["id"], 0),
-                        production_version=production.get(row["id"]),
-                        created_at=row["created_at"],
-                        updated_at=row["updated_at"],
-                    )
-                )
-            return summaries
+            return reads.list_models(conn)
 
     def list_versions(self, model: str, *, limit: int | None = None) -> list[VersionSummary]:
         """Versions newest first (semantic order, not creation order)."""
-        v = schema.versions
         with self._read() as conn:
-            model_id = self._model_id(conn, model)
-            query = (
-                select(v.c.version, v.c.created_at, v.c.actor, v.c.stage, v.c.description)
-                .where(v.c.model_id == model_id)
-                .order_by(v.c.major.desc(), v.c.minor.desc(), v.c.patch.desc())
-            )
-            if limit is not None:
-                query = query.limit(limit)
-            return [
-                VersionSummary(model, r[0], r[1], r[2], r[3], r[4]) for r in conn.execute(query)
-            ]
+            return reads.list_versions(conn, reads.model_id(conn, model), model, limit)
 
     def count_versions(self, model: str) -> int:
         with self._read() as conn:
-            model_id = self._model_id(conn, model)
-            return int(
-                conn.execute(
-                    select(func.count()).where(schema.versions.c.model_id == model_id)
-                ).scalar_one()
-            )
+            return reads.count_versions(conn, reads.model_id(conn, model))
 
     def latest_version(self, model: str) -> str:
         with self._read() as conn:
-            model_id = self._model_id(conn, model)
-            newest = self._newest(conn, model_id)
+            newest = reads.newest(conn, reads.model_id(conn, model))
         if newest is None:
             raise VersionNotFoundError(model, "(any)")
         return str(newest)
