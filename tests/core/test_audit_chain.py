@@ -4,6 +4,7 @@ at the right event, on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pytest
 from sqlalchemy import text
@@ -55,7 +56,7 @@ def test_every_mutation_is_chained(chained: Registry) -> None:
     events = list(reversed(chained.audit_log()))
     assert [e.seq for e in events] == list(range(1, EVENTS + 1))
     assert events[0].prev_hash == audit.GENESIS
-    for earlier, later in zip(events, events[1:], strict=False):
+    for earlier, later in itertools.pairwise(events):
         assert later.prev_hash == earlier.hash
     assert [e.action for e in events] == ["register"] * (EVENTS - 1) + ["metric_goal"]
     assert all(e.actor == ACTOR for e in events)
@@ -165,7 +166,9 @@ def test_forged_event_inserted_in_the_middle_is_caught(chained: Registry) -> Non
     # well-formed event in. The forgery links and hashes correctly, so the first event that
     # can be shown wrong is the original event 3, now at seq 4.
     for seq in range(EVENTS, 2, -1):
-        run_sql(chained, "UPDATE audit_events SET seq = :new WHERE seq = :old", new=seq + 1, old=seq)
+        run_sql(
+            chained, "UPDATE audit_events SET seq = :new WHERE seq = :old", new=seq + 1, old=seq
+        )
     _forge(chained, 3, stored(chained, 2).hash)
     result = chained.verify_audit()
     assert (result.ok, result.bad_seq, result.events_checked) == (False, 4, 3)

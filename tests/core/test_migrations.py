@@ -162,7 +162,9 @@ def test_dotenv_setting_is_used_and_the_environment_wins(
 def test_settings_overrides_and_default_url(tmp_path: Path) -> None:
     settings = Settings(database_url=None, actor="a")
     assert settings.with_overrides(actor="b", database_url=None).actor == "b"
-    assert settings.resolved_database_url(tmp_path) == f"sqlite:///{tmp_path / DEFAULT_DATABASE_PATH}"
+    assert (
+        settings.resolved_database_url(tmp_path) == f"sqlite:///{tmp_path / DEFAULT_DATABASE_PATH}"
+    )
     with pytest.raises(Exception, match="unknown setting"):
         settings.with_overrides(colour="red")
 

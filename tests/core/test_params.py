@@ -35,7 +35,14 @@ def test_json_types_are_kept_exactly() -> None:
     flat = flatten_params(
         {"i": 3, "f": 1.0, "b": False, "s": "x", "n": None, "l": [1, 2.5, "a", None, True]}
     )
-    assert flat == {"i": 3, "f": 1.0, "b": False, "s": "x", "n": None, "l": [1, 2.5, "a", None, True]}
+    assert flat == {
+        "i": 3,
+        "f": 1.0,
+        "b": False,
+        "s": "x",
+        "n": None,
+        "l": [1, 2.5, "a", None, True],
+    }
     assert type(flat["i"]) is int
     assert type(flat["f"]) is float
     assert type(flat["b"]) is bool
@@ -121,7 +128,9 @@ def test_bad_value_inside_a_listed_mapping_names_its_path() -> None:
         flatten_params({"layers": [{1: "x"}]})
 
 
-@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf, np.float64("nan"), np.float32("inf")])
+@pytest.mark.parametrize(
+    "bad", [math.nan, math.inf, -math.inf, np.float64("nan"), np.float32("inf")]
+)
 def test_non_finite_params_are_rejected_naming_the_key(bad: float) -> None:
     with pytest.raises(InvalidParamError, match=r"'optimizer\.lr'.*JSON cannot hold"):
         flatten_params({"optimizer": {"lr": bad}})

@@ -356,7 +356,10 @@ def test_data_artifacts_code_environment_and_tags_round_trip(registry: Registry)
             "b" * 64,
             30,
             2,
-            manifest=(ManifestEntry("a.png", 10, "c" * 64), ManifestEntry("sub/b.png", 20, "d" * 64)),
+            manifest=(
+                ManifestEntry("a.png", 10, "c" * 64),
+                ManifestEntry("sub/b.png", 20, "d" * 64),
+            ),
         ),
         DataSnapshot("external", "s3://bucket/data.parquet", "uri", None, None, None),
         DataSnapshot(
@@ -440,8 +443,21 @@ def test_created_at_comes_from_the_clock(db_url: str) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["loss", "error", "mae", "mse", "rmse", "latency", "time", "val_loss", "train-loss",
-     "p95_latency_ms", "test_error", "Val_RMSE", "inference_time"],
+    [
+        "loss",
+        "error",
+        "mae",
+        "mse",
+        "rmse",
+        "latency",
+        "time",
+        "val_loss",
+        "train-loss",
+        "p95_latency_ms",
+        "test_error",
+        "Val_RMSE",
+        "inference_time",
+    ],
 )
 def test_default_goal_minimises_by_name(name: str) -> None:
     assert default_metric_spec(name) == MetricSpec(name, "minimize", 0.0)
@@ -449,8 +465,21 @@ def test_default_goal_minimises_by_name(name: str) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["accuracy", "acc", "auc", "f1", "precision", "recall", "r2", "roc_auc", "val_accuracy",
-     "f1_macro", "top1_acc", "throughput", "custom_score"],
+    [
+        "accuracy",
+        "acc",
+        "auc",
+        "f1",
+        "precision",
+        "recall",
+        "r2",
+        "roc_auc",
+        "val_accuracy",
+        "f1_macro",
+        "top1_acc",
+        "throughput",
+        "custom_score",
+    ],
 )
 def test_default_goal_maximises_by_name(name: str) -> None:
     assert default_metric_spec(name) == MetricSpec(name, "maximize", 0.0)
@@ -523,7 +552,9 @@ def test_list_models_reports_latest_by_semver_and_counts(registry: Registry) -> 
     register(registry, "alpha", version="2.10.0")
     register(registry, "alpha", version="2.2.0")
     summaries = registry.list_models()
-    assert [(m.name, m.latest_version, m.version_count, m.production_version) for m in summaries] == [
+    assert [
+        (m.name, m.latest_version, m.version_count, m.production_version) for m in summaries
+    ] == [
         ("alpha", "2.10.0", 3, None),
         ("zeta", "1.0.0", 1, None),
     ]
@@ -566,7 +597,10 @@ def test_every_register_writes_an_audit_event(registry: Registry) -> None:
     newest, middle, oldest = registry.audit_log()
     assert [e.seq for e in (oldest, middle, newest)] == [1, 2, 3]
     assert (oldest.action, oldest.model, oldest.version, oldest.actor) == (
-        "register", "fraud", "1.0.0", ACTOR
+        "register",
+        "fraud",
+        "1.0.0",
+        ACTOR,
     )
     assert oldest.reason == "first"
     assert oldest.after is not None

@@ -9,6 +9,7 @@ import platform
 from pathlib import Path
 
 import pytest
+from support import commit_file, git
 
 from modeltrail.core.capture.data import manifest_digest
 from modeltrail.core.errors import (
@@ -23,7 +24,6 @@ from modeltrail.core.errors import (
 from modeltrail.core.records import ManifestEntry
 from modeltrail.core.registry import Registry
 from modeltrail.core.tracking import track
-from support import commit_file, git
 
 GIT_USER = "Test Trainer <trainer@example.com>"  # set by tests/conftest.py
 
@@ -83,7 +83,10 @@ def test_issue_example_registers_the_whole_recipe(project: Path, db_url: str) ->
     assert train_csv.digest == sha256(b"x,y\n1,0\n2,1\n")
     assert (train_csv.size, train_csv.file_count) == (12, 1)
     assert (images.role, images.path, images.kind, images.file_count) == (
-        "images", "data/images", "directory", 2
+        "images",
+        "data/images",
+        "directory",
+        2,
     )
     assert images.manifest == (
         ManifestEntry("a.png", 6, sha256(b"\x89PNG a")),
@@ -296,8 +299,9 @@ def test_outside_git_there_is_no_code_state(tmp_path: Path, db_url: str) -> None
     assert run.record.data[0].digest == sha256(b"a\n")
 
 
-def test_base_dir_resolves_relative_paths(project: Path, tmp_path: Path, db_url: str,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_base_dir_resolves_relative_paths(
+    project: Path, tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     with track("fraud-detector", database_url=db_url, base_dir=project) as run:
         run.log_data("train", "data/train.csv")
@@ -316,7 +320,9 @@ def test_uri_data_and_artifacts_are_recorded_as_given(project: Path, db_url: str
     record = run.record
     assert record is not None
     assert (record.data[0].kind, record.data[0].path, record.data[0].digest) == (
-        "uri", "s3://bucket/features.parquet", None
+        "uri",
+        "s3://bucket/features.parquet",
+        None,
     )
     assert record.artifacts[0].name == "model.onnx"
     assert "secret" not in record.artifacts[0].uri
