@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .cli import _print_json, _registry, app
+from .cli import _print_json, _registry, _settings, app
 from .cli_lifecycle import _out
 
 
@@ -19,10 +19,14 @@ def ask(question: tuple[str, ...], model: str | None, as_json: bool) -> None:
     2.1.5?". Requests to change it are answered with the command to run. Exit code 1 when the
     question could not be answered."""
     from .assistant.answers import AnswerContext, answer
+    from .assistant.tool_calling import configured_fallback
 
     registry = _registry()
     try:
-        said = answer(" ".join(question), AnswerContext(registry, default_model=model, cli=True))
+        context = AnswerContext(
+            registry, default_model=model, llm=configured_fallback(_settings()), cli=True
+        )
+        said = answer(" ".join(question), context)
     finally:
         registry.close()
     if as_json:
