@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, insert, select, update
+from sqlalchemy import Connection, Engine, and_, delete, insert, select, update
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
@@ -467,22 +467,18 @@ class Registry(GovernanceMixin):
             raise VersionNotFoundError(model, "(any)")
         return str(newest)
 
-    def versions_by_tag(self, model: str, key: str) -> dict[str, str]:
-        """Tag value → version for every version of `model` tagged `key` (e.g. the
+    def tag_values(self, model: str, key: str) -> dict[str, str]:
+        """Version → value of tag `key`, for every version of `model` that has it (e.g. the
         `mlflow.version` of imported versions); empty when the model does not exist."""
         v, t = schema.versions, schema.tags
+        query = (
+            select(v.c.version, t.c.value)
+            .join(t, t.c.version_id == v.c.id)
+            .join(schema.models, schema.models.c.id == v.c.model_id)
+            .where(schema.models.c.name == model, t.c.key == key)
+        )
         with self._read() as conn:
-            model_id = conn.execute(
-                select(schema.models.c.id).where(schema.models.c.name == model)
-            ).scalar()
-            if model_id is None:
-                return {}
-            rows = conn.execute(
-                select(t.c.value, v.c.version)
-                .join(v, v.c.id == t.c.version_id)
-                .where(v.c.model_id == model_id, t.c.key == key)
-            )
-            return {value: version for value, version in rows}
+            return {version: value for version, value in conn.execute(query)}
 
     def find_version_by_tags(self, model: str, tags: Mapping[str, str]) -> str | None:
         """The newest version of `model` carrying every tag in `tags`, or None."""
@@ -507,8 +503,18 @@ class Registry(GovernanceMixin):
                 dialect.insert(schema.processed_events)
                 .values(key=key[:200], seen_at=self._clock())
                 .on_conflict_do_nothing(index_elements=["key"])
+                # Without this SQLAlchemy 2.1 reports -1 for INSERTs on psycopg.
+                .execution_options(preserve_rowcount=True)
             )
             return result.rowcount == 1
+
+    def forget_event(self, key: str) -> None:
+        """Forget a delivery ID recorded by `record_event_once` whose processing failed, so
+        that the sender's retry is processed rather than ignored."""
+        with self._write() as conn:
+            conn.execute(
+                delete(schema.processed_events).where(schema.processed_events.c.key == key[:200])
+            )
 
     # -- audit ----------------------------------------------------------------------------
 
