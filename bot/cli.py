@@ -445,7 +445,7 @@ def demo(directory: Path) -> None:
 
 
 # The lifecycle and governance commands live in their own module; importing it registers them.
-from . import cli_ask, cli_lifecycle, cli_serve  # noqa: E402, F401
+from . import cli_ask, cli_digest, cli_lifecycle, cli_serve  # noqa: E402, F401
 
 # -- entry point -----------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """`modeltrail serve`: the HTTP endpoint (waitress, a production WSGI server), Socket Mode when
 configured, and the outbox dispatcher — in one process.
 
-Routes: `POST /slack/events` (the Bolt app, HTTP mode), `GET /healthz` (database reachable,
+Routes: `POST /slack/events` (the Bolt app, HTTP mode), `POST /webhooks/mlflow` (with
+MLFLOW_WEBHOOK_SECRET; see integrations/mlflow_webhook.py), `GET /healthz` (database reachable,
 outbox counts). Anything else is 404.
 """
 
@@ -77,6 +78,8 @@ class Service:
     router: Router
     dispatcher: Any = None
     socket_handler: Any = None
+    digest_scheduler: Any = None  # digest_jobs.DigestScheduler, when MODELTRAIL_DIGEST_SCHEDULE
+    mlflow_poller: Any = None  # integrations.mlflow_webhook.MlflowPoller, when configured
     server: Any = None
     stop_event: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
@@ -107,6 +110,24 @@ class Service:
             )
             worker.start()
             self.threads.append(worker)
+        if self.digest_scheduler is not None:
+            digest = threading.Thread(
+                target=self.digest_scheduler.run_forever,
+                args=(self.stop_event,),
+                name="digest-scheduler",
+                daemon=True,
+            )
+            digest.start()
+            self.threads.append(digest)
+        if self.mlflow_poller is not None:
+            poller = threading.Thread(
+                target=self.mlflow_poller.run_forever,
+                args=(self.stop_event,),
+                name="mlflow-poller",
+                daemon=True,
+            )
+            poller.start()
+            self.threads.append(poller)
         if self.socket_handler is not None:
             self.socket_handler.connect()
 
@@ -115,20 +136,43 @@ class Service:
         if self.socket_handler is not None:
             self.socket_handler.close()
         if self.server is not None:
-            self.server.close()
+            server = self.server
+            # Close the sockets from inside waitress's own loop: closing them from here
+            # races its select() and kills the loop with EBADF. With nothing left to watch
+            # the loop returns; the trigger pipe is closed last, once nobody can pull it.
+            server.trigger.pull_trigger(lambda: _close_channels(server))
         for thread in self.threads:
             thread.join(timeout=5)
+        if self.server is not None:
+            self.server.task_dispatcher.shutdown(timeout=1)
+            self.server.trigger.close()
+
+
+def _close_channels(server: Any) -> None:
+    """Runs in waitress's loop thread: stop watching every socket so that the loop ends."""
+    from waitress import wasyncore
+
+    for channel in list(server._map.values()):
+        if channel is server.trigger:
+            channel.del_channel()  # its pipe stays open for pulls already in flight
+        elif channel is server:
+            wasyncore.dispatcher.close(server)  # the listening socket (not the trigger)
+        else:
+            channel.close()
 
 
 def build_service(settings: Settings, registry: Registry) -> Service:
     router = Router(registry)
     service = Service(settings, registry, router)
     if settings.slack_bot_token:
+        from .assistant.answers import slack_answerer
+        from .assistant.tool_calling import configured_fallback
         from .slack.app import build_app, web_client
         from .slack.dispatcher import SlackDispatcher
 
         client = web_client(settings)
-        app = build_app(settings, registry, client=client)
+        answerer = slack_answerer(registry, settings, llm=configured_fallback(settings))
+        app = build_app(settings, registry, client=client, answer=answerer)
         if settings.slack_app_token:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -140,6 +184,14 @@ def build_service(settings: Settings, registry: Registry) -> Service:
         service.dispatcher = SlackDispatcher(
             registry, client, settings, summarize=report_summarizer(settings, registry)
         )
+    if settings.digest_schedule:
+        from .digest_jobs import scheduler_from_settings
+
+        service.digest_scheduler = scheduler_from_settings(settings, registry)
+    if settings.mlflow_webhook_secret or settings.mlflow_poll_seconds:
+        from .integrations import mlflow_webhook
+
+        mlflow_webhook.attach(service, settings, registry)
     return service
 
 
@@ -170,6 +222,17 @@ def serve_forever(settings: Settings, registry: Registry, say: Callable[[str], N
         )
     else:
         say("Slack: not configured (SLACK_BOT_TOKEN unset); serving /healthz only")
+    if service.digest_scheduler is not None:
+        scheduler = service.digest_scheduler
+        say(
+            f"digest: {scheduler.schedule} {settings.timezone}, next at "
+            f"{scheduler.next_run():%Y-%m-%d %H:%M} UTC, to "
+            f"{', '.join(settings.digest_to) or 'the addresses set per model'}"
+        )
+    if "/webhooks/mlflow" in service.router.routes:
+        say("MLflow: webhooks at POST /webhooks/mlflow")
+    if service.mlflow_poller is not None:
+        say(f"MLflow: importing new versions every {settings.mlflow_poll_seconds:g} s")
     stopped = threading.Event()
 
     def _stop(signum: int, _frame: Any) -> None:

@@ -55,8 +55,7 @@ def resolve_pair(
     newest = registry.list_versions(model, limit=2)
     if len(newest) < 2:
         raise UsageError(
-            f"{model} has {len(newest)} version{'s' if len(newest) != 1 else ''}; "
-            "a diff needs two",
+            f"{model} has {len(newest)} version{'s' if len(newest) != 1 else ''}; a diff needs two",
         )
     return newest[1].version, newest[0].version
 
@@ -115,4 +114,3 @@ def changelog(
             diff = diff_versions(parent, record, history)
         entries.append(ChangelogEntry(record, diff))
     return entries
-

@@ -39,6 +39,25 @@ class Settings:
     llm_model: str = "gpt-4o-mini"
     llm_timeout: float = 20.0
     llm_max_retries: int = 2
+    # The digest email (modeltrail digest, and `serve` on a schedule).
+    smtp_host: str | None = None
+    smtp_port: int | None = None  # None: 465 for ssl, 587 for starttls, 25 for none
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_security: str = "starttls"  # starttls | ssl | none
+    smtp_timeout: float = 30.0
+    digest_from: str | None = None
+    digest_to: tuple[str, ...] = ()
+    digest_schedule: str | None = None  # e.g. "mon 09:00"; unset: no scheduled digest
+    digest_slack: bool = False
+    timezone: str = "UTC"
+    # MLflow (modeltrail import mlflow, and `serve`'s webhook and poller); needs the extra.
+    mlflow_tracking_uri: str | None = field(default=None, repr=False)  # may hold a password
+    mlflow_webhook_secret: str | None = field(default=None, repr=False)
+    mlflow_poll_seconds: float | None = None  # None: no polling
+    mlflow_models: tuple[str, ...] = ()  # registered models the webhook/poller import; (): all
+    mlflow_aliases: str | None = None  # "champion=production,challenger=staging"; None: default
+    mlflow_version_template: str | None = None  # None: "1.{N}.0"
 
     @classmethod
     def load(
@@ -74,6 +93,32 @@ class Settings:
             llm_max_retries=int(
                 _number(get("MODELTRAIL_LLM_MAX_RETRIES"), "MODELTRAIL_LLM_MAX_RETRIES", 2)
             ),
+            smtp_host=_blank_to_none(get("SMTP_HOST")),
+            smtp_port=(
+                _port(get("SMTP_PORT"), "SMTP_PORT", 0)
+                if _blank_to_none(get("SMTP_PORT"))
+                else None
+            ),
+            smtp_username=_blank_to_none(get("SMTP_USERNAME")),
+            smtp_password=_blank_to_none(get("SMTP_PASSWORD")),
+            smtp_security=_choice(
+                get("SMTP_SECURITY"), "SMTP_SECURITY", ("starttls", "ssl", "none"), "starttls"
+            ),
+            smtp_timeout=_number(get("SMTP_TIMEOUT"), "SMTP_TIMEOUT", 30.0),
+            digest_from=_blank_to_none(get("MODELTRAIL_DIGEST_FROM")),
+            digest_to=_split_list(get("MODELTRAIL_DIGEST_TO")),
+            digest_schedule=_blank_to_none(get("MODELTRAIL_DIGEST_SCHEDULE")),
+            digest_slack=_flag(get("MODELTRAIL_DIGEST_SLACK"), "MODELTRAIL_DIGEST_SLACK"),
+            timezone=_blank_to_none(get("MODELTRAIL_TIMEZONE")) or "UTC",
+            mlflow_tracking_uri=_blank_to_none(get("MLFLOW_TRACKING_URI")),
+            mlflow_webhook_secret=_blank_to_none(get("MLFLOW_WEBHOOK_SECRET")),
+            mlflow_poll_seconds=(
+                _number(get("MODELTRAIL_MLFLOW_POLL_SECONDS"), "MODELTRAIL_MLFLOW_POLL_SECONDS", 0)
+                or None
+            ),
+            mlflow_models=_split_list(get("MODELTRAIL_MLFLOW_MODELS")),
+            mlflow_aliases=_blank_to_none(get("MODELTRAIL_MLFLOW_ALIASES")),
+            mlflow_version_template=_blank_to_none(get("MODELTRAIL_MLFLOW_VERSION_TEMPLATE")),
         )
 
     def with_overrides(self, **overrides: object) -> Settings:
@@ -100,6 +145,22 @@ def _split_list(value: str | None) -> tuple[str, ...]:
     if not value:
         return ()
     return tuple(item.strip() for item in value.replace(";", ",").split(",") if item.strip())
+
+
+def _flag(value: str | None, name: str) -> bool:
+    text = (_blank_to_none(value) or "false").lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={value!r} is not true or false")
+
+
+def _choice(value: str | None, name: str, choices: tuple[str, ...], default: str) -> str:
+    text = (_blank_to_none(value) or default).lower()
+    if text not in choices:
+        raise ConfigError(f"{name}={value!r} is not one of {', '.join(choices)}")
+    return text
 
 
 def _port(value: str | None, name: str, default: int) -> int:

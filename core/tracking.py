@@ -15,6 +15,7 @@ Data and artifact paths are hashed when they are logged, so a bad path fails at 
 from __future__ import annotations
 
 import math
+import operator
 import os
 import time
 from collections.abc import Iterator, Mapping
@@ -87,9 +88,15 @@ class Run:
         if step is None:
             step = len(history)
         elif step.__class__ is not int:
-            if isinstance(step, bool) or not isinstance(step, int):
-                raise UsageError(f"metric {name!r}: step must be an integer, not {step!r}")
-            step = int(step)
+            # operator.index takes int subclasses and NumPy integers, refuses floats.
+            try:
+                if isinstance(step, bool):
+                    raise TypeError
+                step = operator.index(step)
+            except TypeError:
+                raise UsageError(
+                    f"metric {name!r}: step must be an integer, not {step!r}"
+                ) from None
         history.append((step, value, time.time()))
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:

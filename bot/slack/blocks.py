@@ -76,24 +76,28 @@ def divider() -> dict[str, Any]:
 
 
 def split_text(text: str, limit: int) -> list[str]:
-    """Split at line breaks so each piece fits; a code fence cut in two is closed and reopened."""
+    """Split at line breaks so each piece fits, in order; a line longer than a piece is cut.
+    A code fence cut in two is closed at the end of one piece and reopened in the next."""
     if len(text) <= limit:
         return [text]
+    room = limit - 8  # a piece may start with "```\n" and end with "```"
+    lines: list[str] = []
+    for line in text.splitlines(keepends=True):
+        while len(line) > room:
+            lines.append(line[:room])
+            line = line[room:]
+        lines.append(line)
     pieces: list[str] = []
     current = ""
-    fence_open = False
-    for line in text.splitlines(keepends=True):
-        while len(line) > limit - 8:
-            head, line = line[: limit - 8], line[limit - 8 :]
-            pieces.append(head)
-        candidate = current + line
-        if len(candidate) + (4 if fence_open else 0) > limit:
+    fence_open = False  # after the lines in `current`
+    for line in lines:
+        toggles = line.strip().startswith("```")
+        open_after = fence_open != toggles
+        if current and len(current) + len(line) + (3 if open_after else 0) > limit:
             pieces.append(current + ("```" if fence_open else ""))
-            current = ("```\n" if fence_open else "") + line
-        else:
-            current = candidate
-        if line.strip().startswith("```"):
-            fence_open = not fence_open
+            current = "```\n" if fence_open else ""
+        current += line
+        fence_open = open_after
     if current:
         pieces.append(current)
     return pieces

@@ -51,6 +51,18 @@ def diff_message(diff: VersionDiff, *, summary: str | None = None) -> list[Messa
     return paginate(_plain_headline(diff), blocks)
 
 
+_MOVE_DEFAULTS: dict[str, Any] = {
+    "action": None,
+    "actor": "someone",
+    "reason": None,
+    "forced": False,
+    "overridden": [],
+    "previous_production": None,
+    "from_stage": None,
+    "to_stage": None,
+}
+
+
 def move_report(
     event: Mapping[str, Any],
     diff: VersionDiff | None,
@@ -60,6 +72,9 @@ def move_report(
 ) -> list[Message]:
     """The channel post after a promotion, rollback or retirement: who, why, what changed."""
     f = fragments()
+    # Not every topic carries every field (a registration has no reason or stage), and the
+    # templates are strict about missing names.
+    event = {**_MOVE_DEFAULTS, **event}
     title = str(f.move_title(event)).strip()
     blocks = [header(title), *section(str(f.move_text(event)))]
     if diff is not None:

@@ -8,6 +8,7 @@ import math
 import platform
 from pathlib import Path
 
+import numpy as np
 import pytest
 from support import commit_file, git
 
@@ -214,7 +215,10 @@ def test_bad_values_fail_at_log_time(project: Path, db_url: str) -> None:
             run.log_params({"model": {"fn": print}})
         with pytest.raises(UsageError):
             run.log_data("", "data/train.csv")
+        with pytest.raises(UsageError, match="step"):
+            run.log_metric("loss", 0.1, step=True)  # type: ignore[arg-type]
         run.log_metric("loss", 1)  # an int is fine and stored as a float
+        run.log_metric("loss", np.float32(0.75), step=np.int64(5))  # type: ignore[arg-type]
         run.log_metrics({"loss": 0.5, "accuracy": 0.8}, step=7)
         run.log_param("batch", 32)
         run.set_tag("team", "risk")
@@ -222,7 +226,7 @@ def test_bad_values_fail_at_log_time(project: Path, db_url: str) -> None:
     assert record is not None
     assert dict(record.params) == {"batch": 32}
     assert record.metric_values() == {"loss": 0.5, "accuracy": 0.8}
-    assert (record.metrics["loss"].step, record.metrics["loss"].history_count) == (7, 2)
+    assert (record.metrics["loss"].step, record.metrics["loss"].history_count) == (7, 3)
     assert dict(record.tags) == {"team": "risk"}
 
 
