@@ -88,3 +88,53 @@ def summarize(
     if cache is not None:
         cache.put(key, text, model=reply.model or llm.model)
     return Summary(text, "llm")
+
+
+DIGEST_PROMPT_VERSION = "digest-1"
+DIGEST_REPORT_CHARS = 6000  # the week's report inside the ~2,000-token prompt budget
+
+
+def digest_summarizer(settings: Any, registry: Any) -> Any:
+    """The LLM's summary of a digest's week (found by bot/digest_jobs), cached like diff
+    summaries; None when no LLM is configured. Failures return None, and the digest then
+    carries its automatic summary."""
+    from .cache import SummaryCache
+    from .llm import llm_from_settings
+
+    llm = llm_from_settings(settings)
+    if llm is None:
+        return None
+    cache = SummaryCache(registry.engine)
+
+    def summarize_week(digest: Any) -> str | None:
+        report = render(
+            "digest.txt.j2",
+            "text",
+            digest=digest,
+            summary="",
+            summary_source="template",
+            charts={},
+            at=lambda moment: moment.strftime("%Y-%m-%d %H:%M UTC"),
+        )
+        report = report[:DIGEST_REPORT_CHARS]
+        key = hashlib.sha256(f"{DIGEST_PROMPT_VERSION}\0{llm.model}\0{report}".encode()).hexdigest()
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        messages = [
+            {"role": "system", "content": render("prompts/digest_system.j2", "prompt").strip()},
+            {"role": "user", "content": render("prompts/digest_user.j2", "prompt", report=report)},
+        ]
+        try:
+            reply = llm.chat(messages, max_tokens=350)
+        except LLMUnavailable as exc:
+            log.warning("LLM digest summary unavailable: %s", exc)
+            return None
+        text = " ".join((reply.content or "").split())
+        if not text or reply.tool_calls:
+            return None
+        text = text[:MAX_SUMMARY_CHARS]
+        cache.put(key, text, model=reply.model or llm.model)
+        return text
+
+    return summarize_week
