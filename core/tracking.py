@@ -210,16 +210,30 @@ def track(
         base_dir=base_dir,
         cache_path=(Path(settings.cache_dir) / "statcache.db") if settings.cache_dir else None,
     )
-    yield run
-    draft = run.draft(capture_code=capture_code, capture_environment=capture_environment)
-    who = resolve_actor(actor, configured=settings.actor, cwd=str(run.base_dir))
+    # Open the registry (and check a pinned version is free) before the training runs, so a
+    # wrong database URL or a taken number fails now, not after hours of training.
     own = registry is None
     target = registry or Registry.open(database_url, settings=settings)
     try:
+        if version is not None:
+            _check_version_free(target, run.model, version)
+        yield run
+        draft = run.draft(capture_code=capture_code, capture_environment=capture_environment)
+        who = resolve_actor(actor, configured=settings.actor, cwd=str(run.base_dir))
         run.record = target.register(draft, actor=who)
     finally:
         if own:
             target.close()
+
+
+def _check_version_free(registry: Registry, model: str, version: str) -> None:
+    from .errors import DuplicateVersionError, NotFoundError
+
+    try:
+        registry.load(model, version)
+    except NotFoundError:
+        return
+    raise DuplicateVersionError(model, version)
 
 
 def _resolve(base: Path, path: str) -> str:
