@@ -3,7 +3,6 @@ from __future__ import annotations
 import dataclasses
 import importlib.metadata
 import platform
-import time
 
 import pytest
 
@@ -102,8 +101,6 @@ def test_cpu_model_from_cpuinfo() -> None:
     assert cpu_model_from_cpuinfo("") is None
 
 
-def test_capture_is_fast() -> None:
+def test_capture_is_cached_per_process() -> None:
     capture_environment.cache_clear()
-    start = time.perf_counter()
-    capture_environment()
-    assert time.perf_counter() - start < 0.5  # ~20 ms here; generous for slow CI disks
+    assert capture_environment() is capture_environment()

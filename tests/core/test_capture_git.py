@@ -4,7 +4,6 @@ import datetime as dt
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -167,11 +166,9 @@ def test_no_git_executable_is_none(capture_repo: Path) -> None:
     assert result.stdout.strip() == "None None"
 
 
-def test_capture_is_fast(capture_repo: Path) -> None:
-    capture_code(capture_repo)  # import gitpython outside the timing
-    start = time.perf_counter()
-    capture_code(capture_repo)
-    assert time.perf_counter() - start < 0.15
+def test_capture_twice_gives_the_same_state(capture_repo: Path) -> None:
+    # Speed is measured in bench/, not asserted here.
+    assert capture_code(capture_repo) == capture_code(capture_repo)
 
 
 def _commit(repo: Path, capture_git, name: str, text: str, message: str) -> str:
@@ -238,11 +235,8 @@ def test_code_history_ten_thousand_commits_is_fast(tmp_path: Path, capture_git) 
     old = capture_git(repo, "rev-parse", "main~10000").strip()
     new = capture_git(repo, "rev-parse", "main").strip()
 
-    start = time.perf_counter()
-    history = code_history(str(repo), old, new)
-    elapsed = time.perf_counter() - start
+    history = code_history(str(repo), old, new)  # < 2 s: see bench/bench_diff.py
 
-    assert elapsed < 2.0
     assert history.total_commits == n
     assert len(history.commits) == 50 and history.commits[0].subject == f"c{n}"
     assert history.commits[0].date == dt.datetime.fromtimestamp(1_700_000_000 + n, dt.UTC)
