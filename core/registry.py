@@ -282,7 +282,7 @@ class Registry(GovernanceMixin):
             model=model,
             version=str(version),
             before=None,
-            after=_register_summary(draft, flat_params, points),
+            after=_register_summary(draft, flat_params, points, self._version_of(conn, parent_id)),
             reason=draft.description,
         )
         enqueue(
@@ -348,6 +348,8 @@ class Registry(GovernanceMixin):
         check_metric_name(name)
         if goal not in ("maximize", "minimize"):
             raise UsageError(f"goal must be 'maximize' or 'minimize', not {goal!r}")
+        if isinstance(tolerance, bool) or not isinstance(tolerance, int | float):
+            raise UsageError(f"tolerance must be a number, not {tolerance!r}")
         if not math.isfinite(tolerance) or tolerance < 0:
             raise UsageError(f"tolerance must be a finite number ≥ 0, not {tolerance}")
         now = self._clock()
@@ -629,6 +631,13 @@ class Registry(GovernanceMixin):
             .limit(1)
         ).scalar()
 
+    def _version_of(self, conn: Connection, version_id: int | None) -> str | None:
+        if version_id is None:
+            return None
+        return conn.execute(
+            select(schema.versions.c.version).where(schema.versions.c.id == version_id)
+        ).scalar()
+
     def _version_id(self, conn: Connection, model_id: int, version: SemVer) -> int | None:
         return conn.execute(
             select(schema.versions.c.id).where(
@@ -756,6 +765,7 @@ def _register_summary(
     draft: VersionDraft,
     flat_params: Mapping[str, Any],
     points: Mapping[str, list[tuple[int, float, float]]],
+    parent: str | None,
 ) -> dict[str, Any]:
     """What the audit trail keeps of a registration: enough to notice later tampering
     with the version's recipe without copying every metric point into the trail."""
@@ -768,7 +778,7 @@ def _register_summary(
         "commit": draft.code.commit if draft.code else None,
         "dirty": draft.code.dirty if draft.code else None,
         "environment": draft.environment.fingerprint if draft.environment else None,
-        "parent": draft.parent,
+        "parent": parent,  # as resolved, not as requested
     }
 
 
