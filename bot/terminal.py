@@ -123,12 +123,15 @@ def record_view(record: VersionRecord) -> Group:
 
     parts.append(_section(f"Params ({len(record.params)})"))
     if record.params:
-        table = Table(box=None, show_header=False, pad_edge=False)
-        table.add_column(style="cyan")
-        table.add_column()
+        # Pre-formatted lines, not a Table: measuring 200 rows costs rich ~50 ms, a quarter
+        # of the `show` budget.
+        width = min(max(len(k) for k in record.params), 40)
+        lines = Text()
         for key, value in record.params.items():
-            table.add_row(escape(key), escape(value_text(value)))
-        parts.append(table)
+            lines.append(f"{key:<{width}}", style="cyan")
+            lines.append(f"  {value_text(value)}\n")
+        lines.rstrip()
+        parts.append(lines)
     else:
         parts.append(Text("none recorded", style="dim"))
 
