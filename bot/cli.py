@@ -131,6 +131,12 @@ def init() -> None:
 @click.option("--actor", help="Who registers (default: MODELTRAIL_ACTOR, git user, OS user).")
 @click.option("--no-git", is_flag=True, help="Do not record the git state.")
 @click.option("--no-env", is_flag=True, help="Do not record the environment.")
+@click.option(
+    "--dvc",
+    "with_dvc",
+    is_flag=True,
+    help="Also record the DVC project here: dvc.lock deps/outs, params.yaml, metrics files.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the registered version as JSON.")
 def register(
     model: str,
@@ -147,9 +153,14 @@ def register(
     actor: str | None,
     no_git: bool,
     no_env: bool,
+    with_dvc: bool,
     as_json: bool,
 ) -> None:
-    """Register a version from files and flags (for CI and shells)."""
+    """Register a version from files and flags (for CI and shells).
+
+    In GitHub Actions or GitLab CI, the commit, branch and repository come from the CI's
+    variables when the checkout is shallow or detached, and the version is tagged with the
+    CI run's URL (`ci.run_url`)."""
     from modeltrail.core.actor import resolve_actor
     from modeltrail.core.errors import UsageError
     from modeltrail.core.tracking import Run
@@ -194,11 +205,26 @@ def register(
             run.log_artifact(item)
     for pair in tag:
         run.set_tag(*split_pair(pair, "--tag"))
+    if with_dvc:
+        run.log_dvc()  # after the flags and files: what they say wins
+
+    import dataclasses
+    import os
+
+    from modeltrail.core.capture.ci import ci_facts, code_with_ci, is_shallow
 
     draft = run.draft(capture_code=not no_git, capture_environment=not no_env)
+    ci = ci_facts(os.environ)
+    if ci is not None:
+        code = draft.code
+        if not no_git:
+            shallow = code is not None and is_shallow(code.repo_root)
+            code = code_with_ci(code, ci, shallow=shallow, root=str(run.base_dir))
+        draft = dataclasses.replace(draft, code=code, tags={**ci.tags(), **draft.tags})
+    who = resolve_actor(actor, configured=settings.actor or (ci.actor if ci else None))
     registry = _registry()
     try:
-        record = registry.register(draft, actor=resolve_actor(actor, configured=settings.actor))
+        record = registry.register(draft, actor=who)
     finally:
         registry.close()
     if as_json:
@@ -445,7 +471,7 @@ def demo(directory: Path) -> None:
 
 
 # The lifecycle and governance commands live in their own module; importing it registers them.
-from . import cli_ask, cli_digest, cli_lifecycle, cli_serve  # noqa: E402, F401
+from . import cli_ask, cli_digest, cli_import, cli_lifecycle, cli_monitor, cli_serve  # noqa: E402, F401
 
 # -- entry point -----------------------------------------------------------------------------
 

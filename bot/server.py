@@ -2,8 +2,9 @@
 configured, and the outbox dispatcher — in one process.
 
 Routes: `POST /slack/events` (the Bolt app, HTTP mode), `POST /webhooks/mlflow` (with
-MLFLOW_WEBHOOK_SECRET; see integrations/mlflow_webhook.py), `GET /healthz` (database reachable,
-outbox counts). Anything else is 404.
+MLFLOW_WEBHOOK_SECRET; see integrations/mlflow_webhook.py), `POST /api/monitoring/MODEL` (with
+MODELTRAIL_API_TOKEN; see monitoring_api.py), `GET /healthz` (database reachable, outbox
+counts). Anything else is 404.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ class Router:
 
     registry: Registry
     routes: dict[str, WsgiApp] = field(default_factory=dict)
+    # Paths under a prefix ("/api/monitoring/" → its app, which reads the rest of the path).
+    prefixes: dict[str, WsgiApp] = field(default_factory=dict)
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -48,6 +51,8 @@ class Router:
         if path == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return self.health(start_response)
         app = self.routes.get(path)
+        if app is None:
+            app = next((a for p, a in self.prefixes.items() if path.startswith(p)), None)
         if app is None:
             return json_response(start_response, "404 Not Found", {"error": "not found"})
         return app(environ, start_response)
@@ -192,6 +197,10 @@ def build_service(settings: Settings, registry: Registry) -> Service:
         from .integrations import mlflow_webhook
 
         mlflow_webhook.attach(service, settings, registry)
+    if settings.api_token:
+        from .monitoring_api import PREFIX, MonitoringApi
+
+        router.prefixes[PREFIX] = MonitoringApi(registry, settings.api_token)
     return service
 
 
@@ -229,6 +238,8 @@ def serve_forever(settings: Settings, registry: Registry, say: Callable[[str], N
             f"{scheduler.next_run():%Y-%m-%d %H:%M} UTC, to "
             f"{', '.join(settings.digest_to) or 'the addresses set per model'}"
         )
+    if service.router.prefixes:
+        say("monitoring: POST /api/monitoring/MODEL (bearer MODELTRAIL_API_TOKEN)")
     if "/webhooks/mlflow" in service.router.routes:
         say("MLflow: webhooks at POST /webhooks/mlflow")
     if service.mlflow_poller is not None:

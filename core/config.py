@@ -58,6 +58,8 @@ class Settings:
     mlflow_models: tuple[str, ...] = ()  # registered models the webhook/poller import; (): all
     mlflow_aliases: str | None = None  # "champion=production,challenger=staging"; None: default
     mlflow_version_template: str | None = None  # None: "1.{N}.0"
+    # Monitoring over HTTP (`serve`'s POST /api/monitoring/MODEL); unset: the route is off.
+    api_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def load(
@@ -119,6 +121,7 @@ class Settings:
             mlflow_models=_split_list(get("MODELTRAIL_MLFLOW_MODELS")),
             mlflow_aliases=_blank_to_none(get("MODELTRAIL_MLFLOW_ALIASES")),
             mlflow_version_template=_blank_to_none(get("MODELTRAIL_MLFLOW_VERSION_TEMPLATE")),
+            api_token=_blank_to_none(get("MODELTRAIL_API_TOKEN")),
         )
 
     def with_overrides(self, **overrides: object) -> Settings:

@@ -25,6 +25,8 @@ Intent kinds and the fields each uses (every other field stays at its default):
     used_data    which versions used a dataset digest                 digest
     used_commit  which versions were trained from a commit            commit
     regression   when a metric regressed (each version vs its parent) metric (None: any)
+    monitoring   how a version is doing live: drift, decay, alerts     refs (one; default
+                 ("is production drifting?", "how is 2.1.5 doing live?")  production)
     change       a request to change the registry (answered with the  action ("promote"|
                  command to run, never carried out)                   "stage"|"rollback"|
                                                                       "golden"|"retire"),
@@ -56,6 +58,7 @@ KINDS: tuple[str, ...] = (
     "regression",
     "change",
     "help",
+    "monitoring",
 )
 CHANGE_ACTIONS: tuple[str, ...] = ("promote", "stage", "rollback", "golden", "retire")
 
@@ -229,6 +232,7 @@ def parse(text: str, *, models: Sequence[str] = (), metrics: Sequence[str] = ())
         return _finish(change, model)
     for reader in (
         _help,
+        _monitoring,
         _used,
         _regression,
         _best,
@@ -571,3 +575,17 @@ def _show(words: str, metrics: Sequence[str]) -> Intent | None:
     ):
         return Intent("show", refs=_explicit_first(refs))
     return None
+
+
+def _monitoring(words: str, metrics: Sequence[str]) -> Intent | None:
+    """"is production drifting?", "any drift in 2.1.5?", "how is 2.1.5 doing live?",
+    "how is the model performing in production?", "live metrics of 2.1.5"."""
+    if not _has(
+        words,
+        r"\b(?:drift\w*|skew\w*|decay\w*|monitor\w*)\b|"
+        r"\b(?:doing|performing|going|holding up)\b.*\b(?:live|production|prod)\b|"
+        r"\blive (?:metrics|performance|accuracy|data)\b",
+    ):
+        return None
+    refs = _explicit_first(refs_in(words))
+    return Intent("monitoring", refs=refs or ("production",))

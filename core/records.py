@@ -203,6 +203,9 @@ class VersionDraft:
     version: str | None = None
     parent: str | None = None
     actor: str | None = None
+    # Added with monitoring: role -> profiles.Profile.to_dict() of tabular data snapshots,
+    # stored with the version (the baseline production data is judged against).
+    profiles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

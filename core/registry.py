@@ -248,6 +248,18 @@ class Registry(GovernanceMixin):
                 insert(schema.data_snapshots),
                 [_snapshot_row(version_id, i, snap) for i, snap in enumerate(draft.data)],
             )
+        if draft.profiles:
+            conn.execute(
+                insert(schema.data_profiles),
+                [
+                    {
+                        "version_id": version_id,
+                        "role": role,
+                        "profile": json.dumps(profile, separators=(",", ":"), allow_nan=False),
+                    }
+                    for role, profile in draft.profiles.items()
+                ],
+            )
         if draft.artifacts:
             conn.execute(
                 insert(schema.artifacts),

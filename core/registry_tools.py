@@ -447,6 +447,20 @@ class RegistryTools:
             "regressions": regressions[-MATCH_CAP:],  # the most recent ones when there are many
         }
 
+    def monitoring_status(self, model: str, version: str = "production") -> dict[str, Any]:
+        """How a version is doing live: live vs offline metrics, the latest drift table
+        (worst first, at most LIST_CAP columns) and the alerts active now."""
+        from .monitoring import monitoring_status
+
+        resolved = self.resolve(model, version)
+        status = monitoring_status(self.registry, model, versions=[resolved])
+        data = status.versions[0].to_dict()
+        if data["drift"]:
+            data["drift"]["columns"] = data["drift"]["columns"][:LIST_CAP]
+        data["golden"] = status.golden
+        data["production"] = status.production
+        return data
+
     def audit_trail(
         self, model: str | None = None, version: str | None = None, limit: int = 20
     ) -> dict[str, Any]:
@@ -681,6 +695,12 @@ TOOL_SPECS: list[dict[str, Any]] = [
           "The newest audit events (registrations, stage moves, golden, tags, notes, "
           "settings) of the registry, a model, or one version, with actor, time and reason.",
           {"model": _MODEL, "version": _REF, "limit": _int("How many events (default 20).", 200)}),
+    _tool("monitoring_status",
+          "How a version is doing live (default: production): live metrics against its "
+          "offline ones (decay by each metric's goal and tolerance), the latest production "
+          "batch's data drift per column (PSI, KS p-value, worst first) and the drift or "
+          "decay alerts active now, with since when.",
+          {"model": _MODEL, "version": _REF}, ["model"]),
 ]  # fmt: skip
 TOOL_NAMES: tuple[str, ...] = tuple(spec["function"]["name"] for spec in TOOL_SPECS)
 _SPECS = {spec["function"]["name"]: spec["function"]["parameters"] for spec in TOOL_SPECS}

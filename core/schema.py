@@ -324,3 +324,48 @@ summaries = Table(
     Column("model", String(200)),
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+
+# Added in 0006: monitoring. The profile of each tabular data snapshot (profiles.Profile as
+# JSON), per version and role; observations from production (live metrics, and drift results
+# of data batches) with the time they were observed and the version they belong to; and the
+# alert state per version and condition ("drift:COLUMN", "skew:COLUMN", "decay:METRIC"), so an
+# alert is not repeated until its condition clears or worsens.
+data_profiles = Table(
+    "data_profiles",
+    metadata,
+    Column("version_id", ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True),
+    Column("role", String(200), primary_key=True),
+    Column("profile", Text, nullable=False),  # JSON
+)
+
+monitor_observations = Table(
+    "monitor_observations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version_id", ForeignKey("versions.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(20), nullable=False),  # metrics | batch
+    Column("observed_at", UTCDateTime, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("actor", String(300), nullable=False),
+    Column("status", String(20), nullable=False),  # ok | moderate | drift | decay
+    Column("rows", BigInteger),  # batch: rows in the batch
+    Column("payload", Text, nullable=False),  # JSON: metrics, or the drift report
+    Index("ix_monitor_observations_version", "version_id", "observed_at"),
+)
+
+monitor_alerts = Table(
+    "monitor_alerts",
+    metadata,
+    Column("version_id", ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True),
+    Column("condition", String(300), primary_key=True),
+    Column("active", Boolean, nullable=False),
+    Column("level", String(20), nullable=False),
+    Column("magnitude", Float, nullable=False),
+    Column("since", UTCDateTime),  # first observation of the current episode (None: clear)
+    Column("alerted_level", String(20)),
+    Column("alerted_magnitude", Float),
+    Column("alerted_at", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("detail", Text),  # JSON of the last observation of this condition
+)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import operator
 import os
+import posixpath
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -56,6 +57,7 @@ class Run:
         self._params: dict[str, Any] = {}
         self._points: dict[str, list[tuple[int, float, float]]] = {}
         self._data: dict[str, DataSnapshot] = {}
+        self._profiles: dict[str, dict[str, Any]] = {}
         self._artifacts: dict[str, Artifact] = {}
         self._tags: dict[str, str] = dict(tags or {})
         self._cache_path = cache_path
@@ -105,8 +107,15 @@ class Run:
 
     # -- data, artifacts, tags --------------------------------------------------------------
 
-    def log_data(self, role: str, path: str | os.PathLike[str]) -> DataSnapshot:
-        """Hash a file, a directory or a DVC-tracked path now; record a URI as given."""
+    def log_data(
+        self, role: str, path: str | os.PathLike[str], *, profile: bool | None = None
+    ) -> DataSnapshot:
+        """Hash a file, a directory or a DVC-tracked path now; record a URI as given.
+
+        A CSV or Parquet file is also profiled (per column: type, missing rate, histogram;
+        a seeded sample beyond the row limit), the baseline production data is judged
+        against: by default when the file is a table, never with `profile=False`, and
+        `profile=True` insists (an error when the path is not a readable table)."""
         from .capture.data import snapshot_data
 
         if not isinstance(role, str) or not role.strip():
@@ -115,7 +124,27 @@ class Run:
             role, os.fspath(path), cache=self._stat_cache(), base_dir=str(self.base_dir)
         )
         self._data[role] = snapshot
+        if profile is not False:
+            self._profile(role, _resolve(self.base_dir, os.fspath(path)), required=bool(profile))
         return snapshot
+
+    def _profile(self, role: str, path: str, *, required: bool) -> None:
+        from .capture.tables import is_table, profile_file
+
+        if not is_table(path):
+            if required:
+                raise UsageError(
+                    f"cannot profile {path!r}: only CSV and Parquet files are profiled",
+                    hint="pass profile=False, or log the table file itself",
+                )
+            self._profiles.pop(role, None)
+            return
+        try:
+            self._profiles[role] = profile_file(path).to_dict()
+        except UsageError:
+            if required:
+                raise
+            self._profiles.pop(role, None)  # e.g. Parquet without pyarrow: hashed, not profiled
 
     def log_artifact(self, path: str | os.PathLike[str], name: str | None = None) -> Artifact:
         """Record where an artifact is and its digest; the file is never copied."""
@@ -130,6 +159,43 @@ class Run:
             )
         self._artifacts[artifact.name] = artifact
         return artifact
+
+    def log_dvc(self, start: str | os.PathLike[str] | None = None) -> None:
+        """Log the recipe of the DVC project at or above `start` (default: `base_dir`):
+        dvc.lock deps/outs as data and artifacts, params.yaml and locked params, declared
+        metrics files. What was logged explicitly wins (see `capture.dvc_project`)."""
+        from .capture.data import snapshot_artifact, snapshot_data
+        from .capture.dvc_project import read_dvc_project
+        from .records import Artifact
+
+        recipe = read_dvc_project(os.fspath(start) if start is not None else str(self.base_dir))
+        self._params = {**flatten_params(recipe.params), **self._params}
+        for name, value in recipe.metrics.items():
+            if name in self._points:
+                continue
+            points = value if isinstance(value, list) else [value]
+            numbers = [p for p in points if isinstance(p, int | float) and not isinstance(p, bool)]
+            if numbers and len(numbers) == len(points):
+                for point in numbers:
+                    self.log_metric(name, float(point))
+        for path in recipe.data:
+            if path not in self._data:
+                self._data[path] = snapshot_data(
+                    path, path, cache=self._stat_cache(), base_dir=recipe.root
+                )
+        for entry in recipe.artifacts:
+            name = posixpath.basename(entry.path.rstrip("/")) or entry.path
+            if name in self._artifacts:
+                continue
+            if os.path.exists(os.path.join(recipe.root, entry.path)):
+                found = snapshot_artifact(
+                    entry.path, name=name, cache=self._stat_cache(), base_dir=recipe.root
+                )
+            else:  # not pulled here: DVC's md5 is what we know
+                found = Artifact(
+                    name, entry.path, f"dvc-md5:{entry.md5}" if entry.md5 else None, entry.size
+                )
+            self._artifacts[name] = found
 
     def set_tag(self, key: str, value: str) -> None:
         if not isinstance(key, str) or not key:
@@ -171,6 +237,7 @@ class Run:
             tags=dict(self._tags),
             version=self.version,
             parent=self.parent,
+            profiles=dict(self._profiles),
         )
 
 
@@ -188,6 +255,7 @@ def track(
     base_dir: str | os.PathLike[str] | None = None,
     capture_code: bool = True,
     capture_environment: bool = True,
+    dvc: bool = False,
 ) -> Iterator[Run]:
     """Track one training run; leaving the block registers it as the model's next version.
 
@@ -195,6 +263,7 @@ def track(
     derives from (else the newest before it). The registry is `registry`, else the one at
     `database_url`, else the configured one (MODELTRAIL_DATABASE_URL or
     .modeltrail/registry.db). On an exception inside the block nothing is registered.
+    `dvc=True` also logs the DVC project's recipe when the block ends (`Run.log_dvc`).
     """
     settings = Settings.load()
     if version is not None:
@@ -218,6 +287,8 @@ def track(
         if version is not None:
             _check_version_free(target, run.model, version)
         yield run
+        if dvc:
+            run.log_dvc()
         draft = run.draft(capture_code=capture_code, capture_environment=capture_environment)
         who = resolve_actor(actor, configured=settings.actor, cwd=str(run.base_dir))
         run.record = target.register(draft, actor=who)

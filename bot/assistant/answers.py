@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 Source = Literal["parser", "llm", "none"]
 NEEDS_MODEL = frozenset(
     {"stage", "latest", "history", "show", "diff", "who", "why", "best", "regression", "change"}
+    | {"monitoring"}
 )
 
 
@@ -240,6 +241,15 @@ def _regression(intent: Intent, ctx: AnswerContext) -> tuple[str, Cites]:
     return _say("regression", data=data), cited
 
 
+def _monitoring(intent: Intent, ctx: AnswerContext) -> tuple[str, Cites]:
+    model = _model(intent)
+    ref = intent.refs[0] if intent.refs else "production"
+    if ref == "production" and ctx.tools.get_stages(model)["production"] is None:
+        return _say("error", message=f"{model} has no version in production"), []
+    data = ctx.tools.monitoring_status(model, ref)
+    return _say("monitoring", data=data), [Cited(model, data["version"])]
+
+
 def _help(intent: Intent, ctx: AnswerContext) -> tuple[str, Cites]:
     return _say("help", command=ctx.slack_command), []
 
@@ -371,6 +381,7 @@ _ANSWERS: dict[str, Callable[[Intent, AnswerContext], tuple[str, Cites]]] = {
     "regression": _regression,
     "change": _change,
     "help": _help,
+    "monitoring": _monitoring,
 }
 
 

@@ -1,9 +1,10 @@
 """The outbox dispatcher: posts change reports to the model's channel.
 
-It claims `version.promoted`, `version.rolled_back`, `version.retired` (and, when a model asks
-for it, `version.registered`) events from the outbox, builds the report and posts it. Slack
-down or rate-limited (429 with Retry-After, 5xx, network errors): the event goes back to the
-outbox with backoff and is retried; nothing is lost. Claims are exclusive (see core/outbox),
+It claims `version.promoted`, `version.rolled_back`, `version.retired`, `monitoring.alert`
+(drift or decay in production; and, when a model asks for it, `version.registered`) events
+from the outbox, builds the report and posts it. Slack down or rate-limited (429 with
+Retry-After, 5xx, network errors): the event goes back to the outbox with backoff and is
+retried; nothing is lost. Claims are exclusive (see core/outbox),
 so two `serve` processes never post the same event.
 """
 
@@ -28,7 +29,13 @@ from .blocks import Message, validate
 
 log = logging.getLogger("modeltrail.slack.dispatcher")
 
-TOPICS = ("version.promoted", "version.rolled_back", "version.retired", "version.registered")
+TOPICS = (
+    "version.promoted",
+    "version.rolled_back",
+    "version.retired",
+    "version.registered",
+    "monitoring.alert",
+)
 Summarizer = Callable[[Any], str | None]
 
 
@@ -115,6 +122,8 @@ class SlackDispatcher:
             return reports.move_report(payload, diff, summary=self._summary(diff))
         if event.topic == "version.retired":
             return reports.move_report(payload, None)
+        if event.topic == "monitoring.alert":
+            return reports.monitoring_alert(payload, command=self.settings.slack_command)
         # promoted / rolled back: compare with the version that was in production before
         before = payload.get("previous_production")
         diff = None

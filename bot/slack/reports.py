@@ -157,3 +157,60 @@ def _plain_headline(diff: VersionDiff) -> str:
     from modeltrail.templates.render import render
 
     return esc(render("headline.txt.j2", "text", diff=diff).strip())
+
+
+_CONDITION_WORDS = {"drift": "data drift", "skew": "prediction skew", "decay": "metric decay"}
+
+
+def monitoring_alert(event: Mapping[str, Any], *, command: str = "/model") -> list[Message]:
+    """The channel post when production drifts or decays: which version, which columns or
+    metrics, how far, since when, and what to do (roll back, with the exact command)."""
+    import shlex
+
+    model, version = str(event.get("model")), str(event.get("version"))
+    alerts = list(event.get("alerts") or [])
+    kinds = sorted({_CONDITION_WORDS.get(a.get("kind"), str(a.get("kind"))) for a in alerts})
+    title = f"{model} {version}: {' and '.join(kinds) or 'monitoring alert'} in production"
+    lines = []
+    for alert in alerts:
+        detail = alert.get("detail") or {}
+        subject = esc(alert.get("subject"))
+        since = esc(str(alert.get("since") or "")[:16].replace("T", " "))
+        again = " (worse)" if alert.get("reason") == "worse" else ""
+        if alert.get("kind") == "decay":
+            line = (
+                f"• *{subject}*: live {detail.get('live', 0):.4g} vs offline "
+                f"{detail.get('offline', 0):.4g} ({detail.get('delta', 0):+.4g}; "
+                f"tolerance {detail.get('tolerance', 0):g}){again}, since {since} UTC"
+            )
+        else:
+            line = f"• *{subject}*: PSI {alert.get('magnitude', 0):.2f}"
+            if detail.get("ks_pvalue") is not None:
+                line += f", KS p={detail['ks_pvalue']:.2g}"
+            if detail.get("detail"):
+                line += f" — {esc(detail['detail'])}"
+            line += f"{again}, since {since} UTC"
+        lines.append(line)
+    blocks = [header(title), *section("\n".join(lines) or "(no detail)")]
+    target = event.get("rollback_target")
+    golden = event.get("golden")
+    production = event.get("production")
+    m = shlex.quote(model)
+    reason = f"{' and '.join(kinds) or 'monitoring alert'} in {version}"
+    actions = []
+    if production == version and target:
+        actions.append(
+            f"Roll back to the previous production version *{esc(target)}*: "
+            f"`modeltrail rollback {esc(m)} --reason {esc(shlex.quote(reason))}` "
+            f"or `{esc(command)} rollback {esc(model)} {esc(reason)}` (admins)"
+        )
+    if golden and golden not in (version, target):
+        actions.append(
+            f"Or bring back the golden version *{esc(golden)}*: "
+            f"`modeltrail promote {esc(m)} {esc(golden)} --reason {esc(shlex.quote(reason))}`"
+        )
+    if not actions:
+        actions.append(f"Investigate: `modeltrail monitor status {esc(m)}`")
+    blocks += section("*Suggested action*\n" + "\n".join(actions))
+    blocks.append(context([f"`modeltrail monitor status {esc(m)}` for the whole drift table"]))
+    return paginate(esc(title), blocks)

@@ -147,7 +147,7 @@ def test_postgres_claims_skip_rows_another_consumer_has_locked(db_url: str) -> N
         fill(registry, 3)
         box = Outbox(registry.engine)
         with registry.engine.connect() as other, other.begin():
-            other.execute(text("SELECT id FROM outbox WHERE id = 1 FOR UPDATE"))
+            other.execute(text("SELECT id FROM outbox ORDER BY id LIMIT 1 FOR UPDATE"))
             taken = box.claim(now=T0)  # does not wait for the lock
             assert [e.payload["n"] for e in taken] == [1, 2]
         assert [e.payload["n"] for e in box.claim(now=T0)] == [0]

@@ -121,6 +121,11 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, ...]]] = [
      ("The latest: 2.1.5.",)),
     ("any regressions in fraud-detector?", {"kind": "regression", "metric": None},
      ("Metrics regressed in fraud-detector 2 times",)),
+    # monitoring (nothing observed in the story registry)
+    ("is production drifting for fraud-detector?", {"kind": "monitoring", "refs": ("production",)},
+     ("No production observations for fraud-detector 2.1.4 (production)",)),
+    ("how is fraud-detector 2.1.5 doing live?", {"kind": "monitoring", "refs": ("2.1.5",)},
+     ("fraud-detector 2.1.5 (archived)", "modeltrail monitor log fraud-detector")),
     # data and commits
     (f"which versions used dataset {DATA_A[:12]}?", {"kind": "used_data", "digest": DATA_A[:12]},
      ("3 versions used data with digest", "• fraud-detector 2.1.4", "• fraud-detector 2.0.9")),

@@ -39,6 +39,7 @@ READ_ONLY_TOOLS = {
     "versions_at_commit",
     "metric_regressions",
     "audit_trail",
+    "monitoring_status",
 }
 # One valid call of every tool on the story registry.
 VALID_CALLS: dict[str, dict[str, Any]] = {
@@ -54,6 +55,7 @@ VALID_CALLS: dict[str, dict[str, Any]] = {
     "versions_at_commit": {"commit": COMMIT_3[:8], "model": MODEL},
     "metric_regressions": {"model": MODEL, "metric": "auc"},
     "audit_trail": {"model": MODEL, "version": "2.1.5", "limit": 5},
+    "monitoring_status": {"model": MODEL},
 }
 
 

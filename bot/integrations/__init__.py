@@ -1,0 +1,1 @@
+"""Integrations with other tools (MLflow). Each imports its client library lazily."""

@@ -1,0 +1,519 @@
+"""Import MLflow's registered models and versions into the registry.
+
+`MlflowSource` is the one seam to MLflow: it reads through `mlflow.tracking.MlflowClient`
+(imported lazily; `pip install modeltrail[mlflow]`), so the same code reads a SQLite/SQL store
+(`sqlite:///mlflow.db`) and a running `mlflow server` over its REST API (`http://host:5000`).
+It turns MLflow's objects into the plain values of `modeltrail.core.mlflow_mapping`, which
+decides what they become; `MlflowImporter` writes the result through the registry.
+
+Incremental and idempotent: a version imported before is found by its (`mlflow.model_name`,
+`mlflow.version`) tags; for it only what MLflow lets change is looked at (tags, aliases, the
+description), and nothing is written when nothing changed. New versions are registered with
+the audit action "import"; new production/staging aliases promote (see the mapping module).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import tempfile
+import urllib.parse
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from modeltrail.core.config import Settings
+from modeltrail.core.errors import DuplicateVersionError, ModeltrailError, UsageError
+from modeltrail.core.lifecycle import LifecycleError
+from modeltrail.core.mlflow_mapping import (
+    TAG_MODEL,
+    TAG_VERSION,
+    AliasRule,
+    MlflowDataset,
+    MlflowRun,
+    MlflowVersion,
+    VersionRule,
+    build_draft,
+    known_aliases,
+    modeltrail_model_name,
+    plan_stage_moves,
+    plan_stages,
+    plan_update,
+)
+from modeltrail.core.registry import Registry
+
+ENV_FILES = ("requirements.txt", "python_env.yaml")
+# MLflow's REST client retries for minutes by default; an import should say "unreachable" soon.
+_CLIENT_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",  # ours is the one the CLI shows
+}
+_UNREACHABLE = (
+    "Max retries exceeded",
+    "Failed to establish a new connection",
+    "Connection refused",
+    "Name or service not known",
+    "Read timed out",
+)
+Progress = Callable[[str, int, int], None]  # (what, done, total)
+
+
+class MlflowImportError(ModeltrailError):
+    """MLflow cannot be read (not installed, unreachable, unknown model)."""
+
+
+# -- reading MLflow -------------------------------------------------------------------------
+
+
+class MlflowSource:
+    """Reads one MLflow tracking server or store. Every MLflow call goes through here."""
+
+    def __init__(self, tracking_uri: str, *, client: Any = None) -> None:
+        if not tracking_uri or not tracking_uri.strip():
+            raise UsageError(
+                "no MLflow tracking URI", hint="pass --tracking-uri or set MLFLOW_TRACKING_URI"
+            )
+        self.tracking_uri = tracking_uri.strip()
+        _check_local_store(self.tracking_uri)
+        for key, value in _CLIENT_DEFAULTS.items():
+            os.environ.setdefault(key, value)
+        if client is None:
+            try:
+                from mlflow.tracking import MlflowClient
+            except ImportError:
+                raise MlflowImportError(
+                    "the MLflow client is not installed",
+                    hint="pip install 'modeltrail[mlflow]'",
+                ) from None
+            client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+        self.client = client
+
+    # every call is wrapped so that MLflow's and requests' errors become one clear line
+    def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ModeltrailError:
+            raise
+        except Exception as exc:  # MlflowException, requests' and SQLAlchemy's errors
+            raise self._error(what, exc) from None
+
+    def _error(self, what: str, exc: Exception) -> MlflowImportError:
+        if getattr(exc, "error_code", None) == "RESOURCE_DOES_NOT_EXIST":
+            return MlflowImportError(
+                f"{what}: not found in MLflow at {self._uri()}",
+                hint="check the name; `modeltrail import mlflow` without --model imports all",
+            )
+        text = str(exc)
+        if any(sign in text for sign in _UNREACHABLE):
+            return MlflowImportError(
+                f"cannot reach MLflow at {self._uri()}: the connection failed",
+                hint="check --tracking-uri / MLFLOW_TRACKING_URI and that the server is running",
+            )
+        return MlflowImportError(
+            f"cannot read MLflow at {self._uri()} ({what}): {_first_line(exc)}",
+            hint="check --tracking-uri / MLFLOW_TRACKING_URI and that the server is running",
+        )
+
+    def _uri(self) -> str:
+        from modeltrail.core.capture.git import strip_credentials
+
+        return strip_credentials(self.tracking_uri)
+
+    def model_names(self) -> list[str]:
+        names: list[str] = []
+        for model in self._paged("listing registered models", self.client.search_registered_models):
+            names.append(model.name)
+        return sorted(names)
+
+    def versions(self, name: str) -> list[MlflowVersion]:
+        """Every version of a registered model, oldest first, without run data."""
+        registered = self._call(
+            f"registered model {name!r}", self.client.get_registered_model, name
+        )
+        by_version: dict[str, list[str]] = {}
+        for alias, number in (getattr(registered, "aliases", None) or {}).items():
+            by_version.setdefault(str(number), []).append(alias)
+        found = self._paged(
+            f"versions of {name!r}",
+            self.client.search_model_versions,
+            filter_string=f"name='{_quote(name)}'",
+        )
+        versions = [_version(mv, by_version.get(str(mv.version), [])) for mv in found]
+        return sorted(versions, key=lambda v: v.version)
+
+    def version(self, name: str, number: int) -> MlflowVersion:
+        registered = self._call(
+            f"registered model {name!r}", self.client.get_registered_model, name
+        )
+        aliases = [
+            alias
+            for alias, n in (getattr(registered, "aliases", None) or {}).items()
+            if str(n) == str(number)
+        ]
+        mv = self._call(
+            f"{name!r} version {number}", self.client.get_model_version, name, str(number)
+        )
+        return _version(mv, aliases)
+
+    def with_run(self, version: MlflowVersion) -> MlflowVersion:
+        """The version with its run (params, metric histories, tags, datasets) and the logged
+        model's requirements.txt / python_env.yaml when present."""
+        run = self._run(version.run_id) if version.run_id else None
+        files = self._model_files(version)
+        return dataclasses.replace(
+            version,
+            run=run,
+            requirements=files.get("requirements.txt"),
+            python_env=files.get("python_env.yaml"),
+        )
+
+    def _run(self, run_id: str) -> MlflowRun | None:
+        try:
+            run = self.client.get_run(run_id)
+        except Exception as exc:  # MlflowException, requests' and SQLAlchemy's errors
+            if getattr(exc, "error_code", None) == "RESOURCE_DOES_NOT_EXIST":
+                return None  # the run was deleted; the version still imports
+            raise self._error(f"run {run_id}", exc) from None
+        histories = {}
+        for key in run.data.metrics:
+            points = self._call(
+                f"metric {key!r} of run {run_id}", self.client.get_metric_history, run_id, key
+            )
+            histories[key] = [(int(m.step), float(m.value), int(m.timestamp)) for m in points]
+        datasets = []
+        inputs = getattr(run, "inputs", None)
+        for item in getattr(inputs, "dataset_inputs", None) or []:
+            ds = item.dataset
+            tags = {t.key: t.value for t in (item.tags or [])}
+            datasets.append(
+                MlflowDataset(
+                    name=ds.name,
+                    digest=ds.digest or None,
+                    source_type=ds.source_type or None,
+                    source=ds.source or None,
+                    context=tags.get("mlflow.data.context") or None,
+                )
+            )
+        return MlflowRun(
+            run_id=run_id,
+            experiment_id=run.info.experiment_id,
+            params=dict(run.data.params),
+            metrics=histories,
+            tags=dict(run.data.tags),
+            datasets=tuple(datasets),
+            user=run.info.user_id or None,
+            artifact_uri=run.info.artifact_uri,
+        )
+
+    def _model_files(self, version: MlflowVersion) -> dict[str, str]:
+        """requirements.txt and python_env.yaml of the logged model, those that exist."""
+        from mlflow.artifacts import download_artifacts
+        from mlflow.exceptions import MlflowException
+
+        try:
+            location = self.client.get_model_version_download_uri(
+                version.model, str(version.version)
+            )
+        except MlflowException:
+            location = version.source
+        if not location:
+            return {}
+
+        found: dict[str, str] = {}
+        with tempfile.TemporaryDirectory(prefix="modeltrail-mlflow-") as tmp:
+            for name in ENV_FILES:
+                try:
+                    path = download_artifacts(
+                        artifact_uri=f"{location.rstrip('/')}/{name}",
+                        dst_path=tmp,
+                        tracking_uri=self.tracking_uri,
+                    )
+                    found[name] = Path(path).read_text(encoding="utf-8", errors="replace")
+                except (MlflowException, OSError):  # not logged with the model
+                    continue
+        return found
+
+    def _paged(self, what: str, method: Callable[..., Any], **kwargs: Any) -> Iterator[Any]:
+        token = None
+        while True:
+            page = self._call(what, method, max_results=200, page_token=token, **kwargs)
+            yield from page
+            token = getattr(page, "token", None)
+            if not token:
+                return
+
+
+def _version(mv: Any, aliases: Iterable[str]) -> MlflowVersion:
+    own = list(getattr(mv, "aliases", None) or [])
+    return MlflowVersion(
+        model=mv.name,
+        version=int(mv.version),
+        description=mv.description or None,
+        aliases=tuple(sorted(set(own) | set(aliases))),
+        tags=dict(mv.tags or {}),
+        source=mv.source or None,
+        run_id=mv.run_id or None,
+        created_ms=mv.creation_timestamp,
+        updated_ms=mv.last_updated_timestamp,
+        current_stage=mv.current_stage or None,
+        user_id=mv.user_id or None,
+    )
+
+
+def _quote(name: str) -> str:
+    return name.replace("'", "\\'")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def _check_local_store(uri: str) -> None:
+    """A SQLite URI or a local path must exist: MLflow would quietly create an empty store."""
+    parsed = urllib.parse.urlsplit(uri)
+    path = None
+    if parsed.scheme == "sqlite":
+        # sqlite:///relative.db and sqlite:////absolute/path.db
+        path = uri[len("sqlite:///") :].split("?")[0] if uri.startswith("sqlite:///") else None
+    elif parsed.scheme == "file" or (parsed.scheme == "" and not uri.startswith("databricks")):
+        path = urllib.parse.unquote(parsed.path) if parsed.scheme == "file" else uri
+    if path and path != ":memory:" and not os.path.exists(path):
+        raise MlflowImportError(
+            f"no MLflow store at {path}",
+            hint="check --tracking-uri (e.g. sqlite:///mlflow.db or http://localhost:5000)",
+        )
+
+
+# -- importing ------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    imported: list[tuple[str, int, str]] = field(default_factory=list)  # model, N, version
+    updated: list[tuple[str, str, str]] = field(default_factory=list)  # model, version, what
+    moved: list[tuple[str, str, str, str]] = field(default_factory=list)  # model, v, stage, alias
+    unchanged: int = 0
+    skipped: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.imported or self.updated or self.moved)
+
+    def summary(self) -> str:
+        parts = [
+            f"{len(self.imported)} imported",
+            f"{len(self.updated)} updated",
+            f"{len(self.moved)} stage moves",
+            f"{self.unchanged} unchanged",
+        ]
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} skipped")
+        return ", ".join(parts)
+
+
+@dataclass
+class MlflowImporter:
+    source: MlflowSource
+    registry: Registry
+    actor: str
+    version_rule: VersionRule = field(default_factory=VersionRule)
+    alias_rule: AliasRule = field(default_factory=AliasRule)
+
+    def import_all(
+        self,
+        models: Iterable[str] = (),
+        *,
+        since: dt.datetime | None = None,
+        into: str | None = None,
+        progress: Progress | None = None,
+    ) -> ImportReport:
+        """Import the named registered models (default: all of them)."""
+        names = list(models) or self.source.model_names()
+        if into is not None and len(names) != 1:
+            raise UsageError("--into needs exactly one --model")
+        report = ImportReport()
+        for name in names:
+            self.sync_model(name, since=since, into=into, progress=progress, report=report)
+        return report
+
+    def sync_model(
+        self,
+        name: str,
+        *,
+        only: set[int] | None = None,
+        since: dt.datetime | None = None,
+        into: str | None = None,
+        progress: Progress | None = None,
+        report: ImportReport | None = None,
+    ) -> ImportReport:
+        """Bring one registered model up to date: new versions imported, changed tags,
+        descriptions and aliases of known ones applied. `only` limits the versions looked at
+        (webhooks); `since` skips versions MLflow has not touched since then."""
+        report = report if report is not None else ImportReport()
+        target = into or modeltrail_model_name(name)
+        versions = self.source.versions(name)
+        if only is not None:
+            missing = only - {v.version for v in versions}
+            if missing:
+                raise MlflowImportError(f"{name!r} has no version {min(missing)} in MLflow")
+        here = self._imported(target, name)
+        todo = [
+            v for v in versions if (only is None or v.version in only) and _touched_since(v, since)
+        ]
+        previous: dict[int, set[str] | None] = {}
+        for done, version in enumerate(todo, start=1):
+            if version.version in here:
+                previous[version.version] = self._update(
+                    target, here[version.version], version, report
+                )
+            else:
+                semver = self._import(target, version, report)
+                if semver is not None:
+                    here[version.version] = semver
+                    previous[version.version] = None
+            if progress is not None:
+                progress(f"{name} {version.version}", done, len(todo))
+        self._apply_stages(target, name, versions, here, previous, report)
+        return report
+
+    def _imported(self, target: str, name: str) -> dict[int, str]:
+        """MLflow version number → version here, for the versions imported from `name`."""
+        numbers = self.registry.tag_values(target, TAG_VERSION)
+        owners = self.registry.tag_values(target, TAG_MODEL)
+        return {
+            int(number): version
+            for version, number in numbers.items()
+            if owners.get(version) == name and number.isdigit()
+        }
+
+    def _import(self, target: str, version: MlflowVersion, report: ImportReport) -> str | None:
+        full = self.source.with_run(version)
+        mapped = build_draft(
+            full, model=target, rule=self.version_rule, tracking_uri=self.source.tracking_uri
+        )
+        report.warnings.extend(mapped.warnings)
+        try:
+            record = self.registry.register(mapped.draft, actor=self.actor, action="import")
+        except DuplicateVersionError:
+            # Imported meanwhile by another importer (a webhook and the poller), or a version
+            # registered here under the same number.
+            existing = self.registry.find_version_by_tags(
+                target, {TAG_MODEL: version.model, TAG_VERSION: str(version.version)}
+            )
+            if existing is not None:
+                report.unchanged += 1
+                return existing
+            report.skipped.append(
+                f"{version.model} {version.version}: {target} {mapped.draft.version} exists "
+                "and was not imported from MLflow (choose another --version-template)"
+            )
+            return None
+        report.imported.append((target, version.version, record.version))
+        return record.version
+
+    def _update(
+        self, target: str, semver: str, version: MlflowVersion, report: ImportReport
+    ) -> set[str]:
+        record = self.registry.load(target, semver)
+        before = known_aliases(record.tags)
+        plan = plan_update(
+            version,
+            tags=record.tags,
+            description=record.description,
+            notes=[n.text for n in record.notes],
+        )
+        if plan.is_empty:
+            report.unchanged += 1
+            return before
+        for key, value in plan.set_tags.items():
+            self.registry.set_tag(target, semver, key, value, actor=self.actor)
+        if plan.note is not None:
+            self.registry.add_note(target, semver, plan.note, actor=self.actor)
+        what = ", ".join([*sorted(plan.set_tags), *(["description"] if plan.note else [])])
+        report.updated.append((target, semver, what))
+        return before
+
+    def _apply_stages(
+        self,
+        target: str,
+        name: str,
+        versions: list[MlflowVersion],
+        here: dict[int, str],
+        previous: dict[int, set[str] | None],
+        report: ImportReport,
+    ) -> None:
+        wanted = plan_stages(versions, self.alias_rule)
+        if not wanted or not here:
+            return
+        state = self.registry.model_state(target)
+        current = {n: state.stage_of(semver) for n, semver in here.items()}
+        # Versions not looked at in this pass: their aliases are as recorded, nothing is new.
+        seen = {
+            n: (previous[n] if n in previous else known_aliases(self._tags(target, here[n])))
+            for n in wanted
+            if n in here
+        }
+        for number, stage, alias in plan_stage_moves(
+            wanted, previous_aliases=seen, current=current
+        ):
+            semver = here[number]
+            try:
+                self.registry.promote(
+                    target,
+                    semver,
+                    to=stage,
+                    actor=self.actor,
+                    reason=f"imported from MLflow alias {alias}",
+                    force=True,
+                )
+            except LifecycleError as exc:  # moved meanwhile (another importer): say so
+                report.warnings.append(f"{target} {semver}: {exc.message}")
+                continue
+            report.moved.append((target, semver, stage, alias))
+
+    def _tags(self, target: str, semver: str) -> dict[str, str]:
+        return dict(self.registry.load(target, semver).tags)
+
+
+def importer_from_settings(
+    settings: Settings, registry: Registry, *, actor: str, tracking_uri: str | None = None
+) -> MlflowImporter:
+    """The importer `serve` (webhook, poller) and the CLI use, configured by the settings."""
+    uri = tracking_uri or settings.mlflow_tracking_uri
+    if not uri:
+        raise UsageError(
+            "no MLflow tracking URI", hint="pass --tracking-uri or set MLFLOW_TRACKING_URI"
+        )
+    return MlflowImporter(
+        MlflowSource(uri),
+        registry,
+        actor=actor,
+        version_rule=VersionRule.parse(settings.mlflow_version_template),
+        alias_rule=AliasRule.parse(settings.mlflow_aliases),
+    )
+
+
+def _touched_since(version: MlflowVersion, since: dt.datetime | None) -> bool:
+    if since is None:
+        return True
+    stamp = version.updated_ms or version.created_ms
+    if stamp is None:
+        return True
+    return stamp / 1000.0 >= since.timestamp()
+
+
+def parse_since(text: str) -> dt.datetime:
+    """`2026-11-01` or an ISO 8601 date-time (UTC unless it says otherwise)."""
+    try:
+        value = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(
+            f"--since {text!r} is not a date", hint="use YYYY-MM-DD or an ISO 8601 date-time"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
