@@ -127,6 +127,17 @@ class VersionFinding:
 
 
 @dataclass(frozen=True)
+class MonitorAlert:
+    """A production-monitoring alert raised in the period (drift, skew or decay)."""
+
+    version: str | None
+    at: dt.datetime
+    condition: str  # drift:COLUMN | skew:COLUMN | decay:METRIC
+    level: str
+    magnitude: float | None
+
+
+@dataclass(frozen=True)
 class ModelDigest:
     model: str
     new_versions: tuple[NewVersion, ...] = ()  # oldest first
@@ -138,6 +149,7 @@ class ModelDigest:
     golden: str | None = None  # at the period's end
     trends: tuple[MetricTrend, ...] = ()
     findings: tuple[VersionFinding, ...] = ()  # most severe first
+    alerts: tuple[MonitorAlert, ...] = ()  # production monitoring, oldest first
 
     @property
     def quiet(self) -> bool:
@@ -147,6 +159,7 @@ class ModelDigest:
             or self.rollbacks
             or self.retirements
             or self.golden_changes
+            or self.alerts
         )
 
     @property
@@ -276,7 +289,31 @@ def model_digest(
         golden=golden,
         trends=trends,
         findings=tuple(findings),
+        alerts=monitor_alerts(e for e in ordered if window.contains(e.created_at)),
     )
+
+
+def monitor_alerts(events: Iterable[AuditEvent]) -> tuple[MonitorAlert, ...]:
+    """The alerts that production monitoring raised, from its audit events."""
+    found = []
+    for event in events:
+        if event.action != "monitor" or not event.after:
+            continue
+        details = event.after.get("alert_details")
+        if details is None:  # events written before details were recorded
+            details = [{"condition": c} for c in event.after.get("alerts", ())]
+        for alert in details:
+            magnitude = alert.get("magnitude")
+            found.append(
+                MonitorAlert(
+                    event.version,
+                    event.created_at,
+                    str(alert.get("condition", "")),
+                    str(alert.get("level", "alert")),
+                    float(magnitude) if isinstance(magnitude, int | float) else None,
+                )
+            )
+    return tuple(found)
 
 
 def golden_at(events: Sequence[AuditEvent], moment: dt.datetime) -> str | None:

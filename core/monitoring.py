@@ -460,6 +460,11 @@ def _record(
                 "status": status,
                 "rows": rows,
                 "alerts": [a.condition for a in alerts],
+                # what the weekly digest shows of each alert
+                "alert_details": [
+                    {"condition": a.condition, "level": a.level, "magnitude": a.magnitude}
+                    for a in alerts
+                ],
             },
             reason=None,
         )
