@@ -96,6 +96,9 @@ class Service:
     def start(self) -> None:
         from waitress.server import create_server
 
+        if self.dispatcher is not None:
+            _warm_up()
+
         self.server = create_server(
             self.router,
             host=self.settings.http_host,
@@ -151,6 +154,18 @@ class Service:
         if self.server is not None:
             self.server.task_dispatcher.shutdown(timeout=1)
             self.server.trigger.close()
+
+
+def _warm_up() -> None:
+    """Import and compile now what the first Slack requests would otherwise pay for (the
+    reply modules, the Jinja templates), so early acks are as fast as later ones."""
+    from modeltrail.core import compare, lifecycle  # noqa: F401
+    from modeltrail.templates.render import environment
+
+    from .slack import reports  # noqa: F401
+
+    for fmt, name in (("slack", "slack.j2"), ("text", "headline.txt.j2"), ("text", "_headline.j2")):
+        environment(fmt).get_template(name)
 
 
 def _close_channels(server: Any) -> None:
