@@ -166,17 +166,7 @@ class GovernanceMixin:
         encoded = json.dumps(value, sort_keys=True)
         with self._write() as conn:
             model_id = self._model_id(conn, model, lock=True)
-            before = conn.execute(
-                select(ms.c.value).where(ms.c.model_id == model_id, ms.c.key == key)
-            ).scalar()
-            if before is None:
-                conn.execute(insert(ms), {"model_id": model_id, "key": key, "value": encoded})
-            else:
-                conn.execute(
-                    update(ms)
-                    .where(ms.c.model_id == model_id, ms.c.key == key)
-                    .values(value=encoded)
-                )
+            before = _put(conn, ms, {"model_id": model_id, "key": key}, encoded)
             self._append_audit(
                 conn,
                 now=now,
@@ -390,17 +380,7 @@ class GovernanceMixin:
         now = self._clock()
         with self._write() as conn:
             version_id = self._require_version(conn, model, version)
-            old = conn.execute(
-                select(t.c.value).where(t.c.version_id == version_id, t.c.key == key)
-            ).scalar()
-            if old is None:
-                conn.execute(insert(t), {"version_id": version_id, "key": key, "value": value})
-            else:
-                conn.execute(
-                    update(t)
-                    .where(t.c.version_id == version_id, t.c.key == key)
-                    .values(value=value)
-                )
+            old = _put(conn, t, {"version_id": version_id, "key": key}, value)
             self._append_audit(
                 conn,
                 now=now,
@@ -464,6 +444,17 @@ class GovernanceMixin:
         if version_id is None:
             raise VersionNotFoundError(model, str(SemVer.parse(version)))
         return version_id
+
+
+def _put(conn: Connection, table: Any, keys: Mapping[str, Any], value: str) -> str | None:
+    """Set `value` on the row of `table` with `keys` (insert or update); return the old value."""
+    where = [table.c[name] == wanted for name, wanted in keys.items()]
+    old = conn.execute(select(table.c.value).where(*where)).scalar()
+    if old is None:
+        conn.execute(insert(table), {**keys, "value": value})
+    else:
+        conn.execute(update(table).where(*where).values(value=value))
+    return old
 
 
 def _payload(
