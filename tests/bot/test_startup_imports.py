@@ -1,0 +1,49 @@
+"""`--help`, `show` and `list` start without the heavy libraries (the 0.4 s `show` budget)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from modeltrail.core.records import VersionDraft
+from modeltrail.core.registry import Registry
+
+HEAVY = (
+    "sqlalchemy",
+    "slack_bolt",
+    "slack_sdk",
+    "openai",
+    "matplotlib",
+    "git",
+    "mlflow",
+    "alembic",
+)
+PROBE = """
+import json, sys
+from modeltrail.bot.cli import main
+code = main(sys.argv[1:])
+sys.stdout.flush()
+print("\\n" + json.dumps(sorted({m.split('.')[0] for m in sys.modules})), file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def loaded(*args: str) -> set[str]:
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, check=True
+    )
+    return set(json.loads(result.stderr.strip().splitlines()[-1]))
+
+
+def test_help_imports_nothing_heavy() -> None:
+    assert not loaded("--help") & set(HEAVY)
+
+
+def test_show_and_list_on_a_local_registry_import_nothing_heavy(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'registry.db'}"
+    with Registry.open(url) as registry:
+        registry.register(VersionDraft("m", params={"lr": 0.1}), actor="ana")
+    assert not loaded("--db", url, "show", "m", "1.0.0") & set(HEAVY)
+    assert not loaded("--db", url, "list", "m") & set(HEAVY)
