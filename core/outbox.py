@@ -134,19 +134,26 @@ class Outbox:
             return result.rowcount == 1
 
     def fail(
-        self, event: OutboxEvent, error: str, *, now: dt.datetime, retry_after: float | None = None
+        self,
+        event: OutboxEvent,
+        error: str,
+        *,
+        now: dt.datetime,
+        retry_after: float | None = None,
+        permanent: bool = False,
     ) -> str:
         """Record a failed delivery; returns the new status ("pending" or "dead"), or "lost"
         when the claim had expired and another consumer took the event over.
 
         `retry_after` (seconds, e.g. from a 429's Retry-After) overrides the backoff when it
-        is longer.
+        is longer. `permanent` (the destination will never accept it: a wrong channel, a
+        revoked token) makes it dead at once, for a person to fix and `outbox retry`.
         """
         o = schema.outbox
         delay = backoff(event.attempts)
         if retry_after is not None:
             delay = max(delay, dt.timedelta(seconds=retry_after))
-        status = "dead" if event.attempts >= self.max_attempts else "pending"
+        status = "dead" if permanent or event.attempts >= self.max_attempts else "pending"
         with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
             result = conn.execute(
                 update(o)

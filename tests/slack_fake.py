@@ -90,6 +90,7 @@ class Call:
     status: int
     ts: str | None = None
     problems: list[str] = field(default_factory=list)
+    error: str | None = None  # Slack's error when it answered `ok: false`
     at: float = field(default_factory=time.monotonic)
 
     @property
@@ -117,6 +118,7 @@ class Failure:
     status: int
     retry_after: float | None
     method: str
+    error: str | None = None  # with status 200: Slack's `{"ok": false, "error": …}`
 
 
 class FakeSlack:
@@ -187,10 +189,12 @@ class FakeSlack:
         retry_after: float | None = None,
         times: int = 1,
         method: str = "chat.postMessage",
+        error: str | None = None,
     ) -> None:
-        """Answer the next `times` calls of `method` with `status` (429 carries Retry-After)."""
+        """Answer the next `times` calls of `method` with `status` (429 carries Retry-After;
+        `error` with status 200 is an API error such as channel_not_found)."""
         with self._lock:
-            self.failures.extend(Failure(status, retry_after, method) for _ in range(times))
+            self.failures.extend(Failure(status, retry_after, method, error) for _ in range(times))
 
     def posts(self, channel: str | None = None, *, delivered: bool = True) -> list[Call]:
         """chat.postMessage calls (by default only those answered with ok)."""
@@ -200,7 +204,7 @@ class FakeSlack:
             c
             for c in calls
             if c.method == "chat.postMessage"
-            and (not delivered or c.status == 200)
+            and (not delivered or (c.status == 200 and c.error is None))
             and (channel is None or c.data.get("channel") == channel)
         ]
 
@@ -259,12 +263,15 @@ class FakeSlack:
         call = Call(method, path, data, headers, status=200)
         if failure is not None:
             call.status = failure.status
+            call.error = failure.error
             with self._lock:
                 self.calls.append(call)
             extra = {}
             if failure.retry_after is not None:
                 extra["Retry-After"] = str(int(failure.retry_after))
-            if failure.status == 429:
+            if failure.error is not None:
+                self._send(request, failure.status, {"ok": False, "error": failure.error}, extra)
+            elif failure.status == 429:
                 self._send(request, 429, {"ok": False, "error": "ratelimited"}, extra)
             else:
                 body = b"<html>upstream error</html>"

@@ -39,12 +39,33 @@ TOPICS = (
 Summarizer = Callable[[Any], str | None]
 
 
-class Undeliverable(Exception):
-    """Delivery failed in a way worth retrying; `retry_after` comes from Slack when it says."""
+# Slack errors that no retry will cure: the event goes dead at once (see `outbox list`).
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "invalid_auth",
+        "account_inactive",
+        "token_revoked",
+        "not_authed",
+        "missing_scope",
+        "invalid_blocks",
+        "msg_too_long",
+    }
+)
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+
+class Undeliverable(Exception):
+    """Delivery failed; `retry_after` comes from Slack when it says, `permanent` when no
+    retry can succeed."""
+
+    def __init__(
+        self, message: str, retry_after: float | None = None, *, permanent: bool = False
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.permanent = permanent
 
 
 class SlackDispatcher:
@@ -72,7 +93,11 @@ class SlackDispatcher:
                 self.deliver(event)
             except Undeliverable as exc:
                 status = self.outbox.fail(
-                    event, str(exc), now=self.clock(), retry_after=exc.retry_after
+                    event,
+                    str(exc),
+                    now=self.clock(),
+                    retry_after=exc.retry_after,
+                    permanent=exc.permanent,
                 )
                 log.warning("slack post for event %s failed (%s): %s", event.id, status, exc)
                 continue
@@ -169,7 +194,11 @@ class SlackDispatcher:
                     "retry-after"
                 )
                 retry_after = float(header) if header else 30.0
-            raise Undeliverable(f"Slack answered {status} ({error})", retry_after) from None
+            raise Undeliverable(
+                f"Slack answered {status} ({error})",
+                retry_after,
+                permanent=status < 500 and status != 429 and error in PERMANENT_ERRORS,
+            ) from None
         except OSError as exc:  # connection refused, timeouts, DNS
             raise Undeliverable(f"Slack unreachable: {exc}") from None
 

@@ -298,6 +298,26 @@ def test_a_500_is_retried_with_backoff(registry: Registry, slack, clock) -> None
     assert outbox_event(registry, "version.promoted").status == "done"
 
 
+def test_a_permanent_slack_error_is_dead_at_once_and_can_be_retried(
+    registry: Registry, slack, clock
+) -> None:
+    """A wrong channel will not fix itself: no 12 rounds of backoff, but a dead event that
+    `modeltrail outbox retry` brings back once the channel is fixed."""
+    from modeltrail.core.outbox import Outbox
+
+    dispatcher = promoted(registry, slack, clock)
+    slack.fail_next(200, error="channel_not_found")
+    assert dispatcher.run_once() == 1
+    event = outbox_event(registry, "version.promoted")
+    assert event.status == "dead" and "channel_not_found" in (event.last_error or "")
+    clock.advance(3600)
+    assert dispatcher.run_once() == 0
+    assert Outbox(registry.engine).retry_dead(now=clock()) == 1
+    assert dispatcher.run_once() == 1
+    assert len(slack.posts()) == 1
+    assert outbox_event(registry, "version.promoted").status == "done"
+
+
 def test_slack_unreachable_keeps_the_report_for_later(registry: Registry, slack, clock) -> None:
     seed(registry, 0.90)
     drain(dispatcher_for(registry, slack, clock))
