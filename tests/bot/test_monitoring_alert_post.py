@@ -1,0 +1,38 @@
+"""A monitoring alert reaches the model's channel through the real dispatcher and WebClient."""
+
+from __future__ import annotations
+
+from conftest import REPORTS, make_settings, seed
+from slack_fake import FakeSlack
+
+from modeltrail.bot.slack.app import web_client
+from modeltrail.bot.slack.dispatcher import SlackDispatcher
+from modeltrail.core.monitoring import report_metrics
+from modeltrail.core.registry import Registry
+
+
+def drain(dispatcher: SlackDispatcher) -> None:
+    while dispatcher.run_once():
+        pass
+
+
+def test_a_decay_alert_is_posted_once_with_the_rollback_command(
+    registry: Registry, slack: FakeSlack
+) -> None:
+    seed(registry, 0.90, 0.91)
+    registry.promote("fraud", "1.0.0", actor="ada")
+    registry.promote("fraud", "1.0.1", actor="ada")
+    config = make_settings(slack)
+    dispatcher = SlackDispatcher(registry, web_client(config), config)
+    drain(dispatcher)
+    before = len(slack.posts(REPORTS))
+
+    report_metrics(registry, "fraud", {"auc": 0.60})  # far below 0.91 offline
+    report_metrics(registry, "fraud", {"auc": 0.60})  # the same condition: no second alert
+    drain(dispatcher)
+
+    alerts = slack.posts(REPORTS)[before:]
+    assert len(alerts) == 1
+    text = " ".join(str(b) for b in alerts[0].blocks) + alerts[0].text
+    assert "1.0.1" in text and "auc" in text
+    assert "modeltrail rollback fraud" in text
