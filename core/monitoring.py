@@ -620,15 +620,16 @@ def monitoring_status(
             wanted.insert(0, state.production)
     records = {r.version: r for r in registry.load_many(model, wanted)} if wanted else {}
     specs = registry.metric_specs(model)
+    by_version: dict[str, list[Any]] = {}
+    for row in observed:
+        by_version.setdefault(row.version, []).append(row)
     out = []
     for version in wanted:
         live: dict[str, LiveMetric] = {}
         drift = None
         drift_at = None
         count = 0
-        for row in observed:
-            if row.version != version:
-                continue
+        for row in by_version.get(version, ()):
             count += 1
             payload = json.loads(row.payload)
             if row.kind == "metrics":
