@@ -34,6 +34,7 @@ TOPICS = (
     "version.rolled_back",
     "version.retired",
     "version.registered",
+    "version.golden",
     "monitoring.alert",
 )
 Summarizer = Callable[[Any], str | None]
@@ -147,6 +148,11 @@ class SlackDispatcher:
             return reports.move_report(payload, diff, summary=self._summary(diff))
         if event.topic == "version.retired":
             return reports.move_report(payload, None)
+        if event.topic == "version.golden":
+            payload["action"] = "golden"
+            previous = payload.get("previous")
+            diff = self._compare(model, previous, version, git=False) if previous else None
+            return reports.move_report(payload, diff)
         if event.topic == "monitoring.alert":
             return reports.monitoring_alert(payload, command=self.settings.slack_command)
         # promoted / rolled back: compare with the version that was in production before

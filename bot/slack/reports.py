@@ -58,6 +58,7 @@ _MOVE_DEFAULTS: dict[str, Any] = {
     "forced": False,
     "overridden": [],
     "previous_production": None,
+    "previous": None,
     "from_stage": None,
     "to_stage": None,
 }
