@@ -131,12 +131,15 @@ class Registry(GovernanceMixin):
     # -- writes ---------------------------------------------------------------------------
 
     def register(
-        self, draft: VersionDraft, *, actor: str, action: str = "register"
+        self, draft: VersionDraft, *, actor: str | None = None, action: str = "register"
     ) -> VersionRecord:
         """Record a new version. Validates everything first; writes all of it or nothing.
 
-        `action` names the audit event: "register", or "import" for versions brought in
-        from another registry (MLflow)."""
+        `actor` defaults to `draft.actor`; one of them must say who. `action` names the audit
+        event: "register", or "import" for versions brought in from another registry."""
+        actor = actor or draft.actor
+        if not actor or not actor.strip():
+            raise UsageError("a registration needs an actor (who registers the version)")
         model = check_model_name(draft.model)
         flat_params = flatten_params(draft.params)
         points = _check_metric_points(draft.metric_points)
