@@ -28,13 +28,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import Engine, and_, or_, select, update
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from . import schema
 from .db import WRITE
-from .outbox import backoff
+from .outbox import backoff, requeue, status_counts
 from .schedule import Window
 
 STATUSES = ("pending", "sending", "sent", "rejected", "failed")
@@ -181,25 +181,11 @@ class DigestLedger:
             return [_delivery(r) for r in conn.execute(query).mappings()]
 
     def counts(self) -> dict[str, int]:
-        d = schema.digest_deliveries
-        with self.engine.connect() as conn:
-            return {
-                str(status): int(count)
-                for status, count in conn.execute(
-                    select(d.c.status, func.count()).group_by(d.c.status)
-                )
-            }
+        return status_counts(self.engine, schema.digest_deliveries)
 
     def retry_failed(self, *, now: dt.datetime) -> int:
         """Give failed deliveries (out of attempts) a fresh start."""
-        d = schema.digest_deliveries
-        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
-            result = conn.execute(
-                update(d)
-                .where(d.c.status == "failed")
-                .values(status="pending", attempts=0, next_attempt_at=now)
-            )
-            return int(result.rowcount)
+        return requeue(self.engine, schema.digest_deliveries, "failed", now=now)
 
 
 def _delivery(

@@ -170,14 +170,7 @@ class Outbox:
         return status
 
     def counts(self) -> dict[str, int]:
-        o = schema.outbox
-        with self.engine.connect() as conn:
-            return {
-                status: int(count)
-                for status, count in conn.execute(
-                    select(o.c.status, func.count()).group_by(o.c.status)
-                )
-            }
+        return status_counts(self.engine, schema.outbox)
 
     def events(self, *, status: str | None = None, limit: int = 100) -> list[OutboxEvent]:
         o = schema.outbox
@@ -188,14 +181,32 @@ class Outbox:
             return [_event(r) for r in conn.execute(query).mappings()]
 
     def retry_dead(self, *, now: dt.datetime) -> int:
-        o = schema.outbox
-        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
-            result = conn.execute(
-                update(o)
-                .where(o.c.status == "dead")
-                .values(status="pending", attempts=0, next_attempt_at=now)
+        return requeue(self.engine, schema.outbox, "dead", now=now)
+
+
+# Shared with the digest ledger, which queues deliveries the same way.
+
+
+def status_counts(engine: Engine, table: Any) -> dict[str, int]:
+    """Rows of a queue table by status."""
+    with engine.connect() as conn:
+        return {
+            str(status): int(count)
+            for status, count in conn.execute(
+                select(table.c.status, func.count()).group_by(table.c.status)
             )
-            return int(result.rowcount)
+        }
+
+
+def requeue(engine: Engine, table: Any, from_status: str, *, now: dt.datetime) -> int:
+    """Give rows that ran out of attempts a fresh start; returns how many."""
+    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        result = conn.execute(
+            update(table)
+            .where(table.c.status == from_status)
+            .values(status="pending", attempts=0, next_attempt_at=now)
+        )
+        return int(result.rowcount)
 
 
 def _event(
