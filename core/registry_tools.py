@@ -325,16 +325,7 @@ class RegistryTools:
             "model": model,
             "total": len(rows),
             "matches": [
-                {
-                    "model": r.name,
-                    "version": r.version,
-                    "stage": r.stage,
-                    "created_at": iso(r.created_at),
-                    "actor": r.actor,
-                    "role": r.role,
-                    "path": r.path,
-                    "digest": r.digest,
-                }
+                {**_match(r), "role": r.role, "path": r.path, "digest": r.digest}
                 for r in rows[:MATCH_CAP]
             ],
         }
@@ -363,11 +354,7 @@ class RegistryTools:
             "total": len(rows),
             "matches": [
                 {
-                    "model": r.name,
-                    "version": r.version,
-                    "stage": r.stage,
-                    "created_at": iso(r.created_at),
-                    "actor": r.actor,
+                    **_match(r),
                     "commit": r.code_commit,
                     "branch": r.code_branch,
                     "dirty": r.code_dirty,
@@ -492,6 +479,17 @@ class RegistryTools:
             rows = conn.execute(query.limit(1000)).all()
         rows.sort(key=lambda r: (r.name, *(-p for p in _semver(r.version))))
         return rows
+
+
+def _match(row: Any) -> dict[str, Any]:
+    """The version fields every lookup match carries."""
+    return {
+        "model": row.name,
+        "version": row.version,
+        "stage": row.stage,
+        "created_at": iso(row.created_at),
+        "actor": row.actor,
+    }
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
