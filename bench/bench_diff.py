@@ -38,10 +38,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import MLFLOW_SKIP, fmt, load, machine, median_time, report, write_json
 
 from modeltrail.core.capture.environment import environment_from_parts
-from modeltrail.core.compare import changelog, code_history_for, compare
-from modeltrail.core.diff import diff_versions
+from modeltrail.core.diff.engine import diff_versions
 from modeltrail.core.records import CodeState, DataSnapshot, VersionDraft
-from modeltrail.core.registry import Registry
+from modeltrail.core.registry.compare import changelog, code_history_for, compare
+from modeltrail.core.registry.writer import Registry
 
 N_PARAMS, N_METRICS, N_STEPS = 200, 20, 10
 ACTOR = "bench@example.com"

@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import fmt, load, machine, median_time
 
 from modeltrail.core.capture.tables import profile_file
-from modeltrail.core.drift import batch_drift
-from modeltrail.core.profiles import Profile, profile_columns
+from modeltrail.core.monitoring.drift import batch_drift
+from modeltrail.core.monitoring.profiles import Profile, profile_columns
 
 
 def table(rows: int, columns: int, *, seed: int, shift: bool = False) -> dict[str, np.ndarray]:

@@ -35,11 +35,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from _common import load, machine
 from slack_fake import SIGNING_SECRET, FakeSlack, command_body, signed_headers
 
-from modeltrail.bot.server import build_service
+from modeltrail.bot.web.server import build_service
 from modeltrail.core.capture.environment import environment_from_parts
 from modeltrail.core.config import Settings
 from modeltrail.core.records import CodeState, DataSnapshot, VersionDraft
-from modeltrail.core.registry import Registry
+from modeltrail.core.registry.writer import Registry
 
 TEXTS = [
     "show fraud",

@@ -14,9 +14,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from modeltrail.core.digest import MetricTrend
-
-from .mail import InlineImage
+from modeltrail.bot.mail import InlineImage
+from modeltrail.core.digest.period import MetricTrend
 
 WIDTH, HEIGHT, DPI = 6.0, 2.4, 100  # 600 x 240 px: readable at a mail client's width
 INK, MUTED, LINE = "#1f2937", "#6b7280", "#2563eb"

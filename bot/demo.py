@@ -29,17 +29,16 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from modeltrail.core.config import Settings
-from modeltrail.core.errors import ModeltrailError
-
-from .demo_project import (
+from modeltrail.bot.demo_project import (
     FEATURES_AFTER,
     FEATURES_BEFORE,
     GITIGNORE,
     params_yaml,
     template,
 )
-from .demo_project.data import generate_data, to_csv
+from modeltrail.bot.demo_project.data import generate_data, to_csv
+from modeltrail.core.config import Settings
+from modeltrail.core.errors import ModeltrailError
 
 MODEL = "fraud-detector"
 MARKER = ".modeltrail-demo"
@@ -202,9 +201,8 @@ def upgrade_dependency(demo: Demo) -> None:
 
 
 def show_versions(demo: Demo) -> None:
-    from modeltrail.core.registry import Registry
-
-    from .terminal import record_view, versions_table
+    from modeltrail.bot.terminal import record_view, versions_table
+    from modeltrail.core.registry.writer import Registry
 
     with Registry.open(demo.database_url) as registry:
         versions = registry.list_versions(MODEL)
@@ -217,7 +215,7 @@ def show_versions(demo: Demo) -> None:
 
 def set_goals(demo: Demo) -> None:
     """Tolerances say how much movement is noise; without them every wobble is a regression."""
-    from modeltrail.core.registry import Registry
+    from modeltrail.core.registry.writer import Registry
 
     goals = (
         ("auc", "maximize", 0.002),
@@ -241,8 +239,8 @@ def set_goals(demo: Demo) -> None:
 
 
 def report_changes(demo: Demo) -> None:
-    from modeltrail.core.compare import changelog, compare
-    from modeltrail.core.registry import Registry
+    from modeltrail.core.registry.compare import changelog, compare
+    from modeltrail.core.registry.writer import Registry
     from modeltrail.templates.render import render
 
     old, new = demo.versions[-2], demo.versions[-1]
@@ -259,8 +257,8 @@ def report_changes(demo: Demo) -> None:
 
 
 def govern(demo: Demo) -> None:
-    from modeltrail.core.registry import Registry
-    from modeltrail.core.registry_governance import PromotionBlocked
+    from modeltrail.core.registry.governance import PromotionBlocked
+    from modeltrail.core.registry.writer import Registry
 
     v = demo.versions
     say = demo.console.print
@@ -288,7 +286,7 @@ def govern(demo: Demo) -> None:
             say(f"  retention archives {move.version}: {escape(move.reason or '')}")
         result = registry.verify_audit()
         state = registry.model_state(MODEL)
-    from modeltrail.core.lifecycle import timeline
+    from modeltrail.core.lifecycle.rules import timeline
 
     for period in timeline(state):
         until = "now" if period.until is None else period.until.strftime("%H:%M:%S")
@@ -424,7 +422,7 @@ def _database_url(settings: Settings, directory: Path) -> tuple[str, bool]:
 def _check_registry(database_url: str) -> None:
     """Refuse to mix the demo's versions into a configured registry that has the model
     already; this also creates the schema, so a bad URL fails before anything is done."""
-    from modeltrail.core.registry import Registry
+    from modeltrail.core.registry.writer import Registry
 
     with Registry.open(database_url) as registry:
         if any(m.name == MODEL for m in registry.list_models()):
@@ -467,7 +465,7 @@ def _redact(url: str) -> str:
 
 
 def _console() -> Console:
-    from .terminal import console
+    from modeltrail.bot.terminal import console
 
     return console()
 

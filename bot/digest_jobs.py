@@ -1,11 +1,11 @@
 """Digest jobs: render a digest, preview it, send it now, and send it on a schedule.
 
-- `render_digest` turns a `Digest` (core/digest.py) into a subject, a text and an HTML body
+- `render_digest` turns a `Digest` (core/digest/period.py) into a subject, a text and an HTML body
   and the chart images. The summary at the top is the `summarize` callable's (the LLM's) when
   it returns text, otherwise the automatic one from the templates, marked as such.
 - `send_now` sends to the given addresses at once and reports per recipient.
 - `DigestScheduler` is what `modeltrail serve` runs: each round it adds the current period's
-  (period, recipient) rows to the ledger (core/digest_ledger.py; a no-op when they exist) and
+  (period, recipient) rows to the ledger (core/digest/ledger.py; a no-op when they exist) and
   delivers the rows that are due. SMTP down: the rows go back with backoff. A recipient the
   server rejects: recorded and reported, the others are still sent. Several schedulers on one
   PostgreSQL registry, or a restarted one, never send a period twice to anyone.
@@ -27,12 +27,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from modeltrail.bot.mail import Mailer, MailResult, Outgoing, build_message
 from modeltrail.core.config import Settings
-from modeltrail.core.digest import Digest, load_digest
-from modeltrail.core.digest_ledger import Delivery, DigestLedger
-from modeltrail.core.errors import ModeltrailError, UsageError
-from modeltrail.core.registry import Registry, utcnow
-from modeltrail.core.schedule import (
+from modeltrail.core.digest.ledger import Delivery, DigestLedger
+from modeltrail.core.digest.period import Digest, load_digest
+from modeltrail.core.digest.schedule import (
     Schedule,
     Window,
     current_window,
@@ -41,9 +40,9 @@ from modeltrail.core.schedule import (
     trailing_window,
     zone,
 )
+from modeltrail.core.errors import ModeltrailError, UsageError
+from modeltrail.core.registry.writer import Registry, utcnow
 from modeltrail.templates.render import environment, render
-
-from .mail import Mailer, MailResult, Outgoing, build_message
 
 log = logging.getLogger("modeltrail.digest")
 
@@ -145,7 +144,7 @@ def slack_text(rendered: RenderedDigest) -> str:
 
 
 def _charts(digest: Digest) -> list[Any]:
-    from .charts import draw  # matplotlib: only when a digest is drawn
+    from modeltrail.bot.charts import draw  # matplotlib: only when a digest is drawn
 
     return [
         draw(model.model, trend)  # cached per trend
@@ -426,7 +425,7 @@ def summarizer_from_settings(settings: Settings, registry: Registry) -> Summariz
     """The LLM's summary of the week, when an LLM is configured. None until the assistant
     offers a digest summary; the automatic one is used meanwhile."""
     try:
-        from .assistant import summaries
+        from modeltrail.bot.assistant import summaries
     except ImportError:  # pragma: no cover
         return None
     factory = getattr(summaries, "digest_summarizer", None)
@@ -436,7 +435,7 @@ def summarizer_from_settings(settings: Settings, registry: Registry) -> Summariz
 def slack_poster(settings: Settings) -> SlackPost | None:
     if not (settings.digest_slack and settings.slack_bot_token):
         return None
-    from .slack.app import web_client
+    from modeltrail.bot.slack.app import web_client
 
     client = web_client(settings)
 
@@ -450,7 +449,7 @@ def slack_poster(settings: Settings) -> SlackPost | None:
 
 def scheduler_from_settings(settings: Settings, registry: Registry) -> DigestScheduler:
     """The scheduler `serve` runs; raises ConfigError on a bad schedule, timezone or SMTP."""
-    from .mail import SmtpConfig, SmtpMailer
+    from modeltrail.bot.mail import SmtpConfig, SmtpMailer
 
     mailer: Mailer
     if settings.smtp_host or not settings.digest_slack:

@@ -10,12 +10,12 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .config import Settings
-    from .diff import VersionDiff, diff_versions
-    from .errors import ModeltrailError
-    from .records import VersionDraft, VersionRecord
-    from .registry import Registry
-    from .tracking import Run, track
+    from modeltrail.core.config import Settings
+    from modeltrail.core.diff.engine import VersionDiff, diff_versions
+    from modeltrail.core.errors import ModeltrailError
+    from modeltrail.core.records import VersionDraft, VersionRecord
+    from modeltrail.core.registry.writer import Registry
+    from modeltrail.core.tracking import Run, track
 
 _EXPORTS = {
     "ModeltrailError": "errors",

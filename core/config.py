@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from .errors import ConfigError
+from modeltrail.core.errors import ConfigError
 
 DEFAULT_DATABASE_PATH = Path(".modeltrail") / "registry.db"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 import re
 
-from .errors import InvalidMetricError
-from .records import MetricSpec
+from modeltrail.core.errors import InvalidMetricError
+from modeltrail.core.records import MetricSpec
 
 _MINIMIZE = ("loss", "error", "mae", "mse", "rmse", "latency", "time")
 _MAXIMIZE = ("accuracy", "acc", "auc", "f1", "precision", "recall", "r2")

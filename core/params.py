@@ -7,7 +7,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import InvalidParamError
+from modeltrail.core.errors import InvalidParamError
 
 MAX_KEY_LENGTH = 500
 

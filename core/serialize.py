@@ -5,7 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from .records import DataSnapshot, Metric, ModelSummary, VersionRecord, VersionSummary
+from modeltrail.core.records import (
+    DataSnapshot,
+    Metric,
+    ModelSummary,
+    VersionRecord,
+    VersionSummary,
+)
 
 
 def iso(value: dt.datetime | None) -> str | None:

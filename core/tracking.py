@@ -24,13 +24,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .actor import resolve_actor
-from .config import Settings
-from .errors import ModeltrailError, UsageError
-from .metrics import check_metric_name, check_metric_value
-from .params import flatten_params
-from .records import Artifact, DataSnapshot, VersionDraft, VersionRecord
-from .registry import Registry, check_model_name
+from modeltrail.core.capture.actor import resolve_actor
+from modeltrail.core.config import Settings
+from modeltrail.core.errors import ModeltrailError, UsageError
+from modeltrail.core.metrics import check_metric_name, check_metric_value
+from modeltrail.core.params import flatten_params
+from modeltrail.core.records import Artifact, DataSnapshot, VersionDraft, VersionRecord
+from modeltrail.core.registry.writer import Registry, check_model_name
 
 _INF = math.inf
 
@@ -116,7 +116,7 @@ class Run:
         a seeded sample beyond the row limit), the baseline production data is judged
         against: by default when the file is a table, never with `profile=False`, and
         `profile=True` insists (an error when the path is not a readable table)."""
-        from .capture.data import snapshot_data
+        from modeltrail.core.capture.data import snapshot_data
 
         if not isinstance(role, str) or not role.strip():
             raise UsageError(f"data role {role!r} must be a non-empty string (train, test, …)")
@@ -129,7 +129,7 @@ class Run:
         return snapshot
 
     def _profile(self, role: str, path: str, *, required: bool) -> None:
-        from .capture.tables import is_table, profile_file
+        from modeltrail.core.capture.tables import is_table, profile_file
 
         if not is_table(path):
             if required:
@@ -148,7 +148,7 @@ class Run:
 
     def log_artifact(self, path: str | os.PathLike[str], name: str | None = None) -> Artifact:
         """Record where an artifact is and its digest; the file is never copied."""
-        from .capture.data import snapshot_artifact
+        from modeltrail.core.capture.data import snapshot_artifact
 
         artifact = snapshot_artifact(
             _resolve(self.base_dir, os.fspath(path)), name=name, cache=self._stat_cache()
@@ -164,9 +164,9 @@ class Run:
         """Log the recipe of the DVC project at or above `start` (default: `base_dir`):
         dvc.lock deps/outs as data and artifacts, params.yaml and locked params, declared
         metrics files. What was logged explicitly wins (see `capture.dvc_project`)."""
-        from .capture.data import snapshot_artifact, snapshot_data
-        from .capture.dvc_project import read_dvc_project
-        from .records import Artifact
+        from modeltrail.core.capture.data import snapshot_artifact, snapshot_data
+        from modeltrail.core.capture.dvc_project import read_dvc_project
+        from modeltrail.core.records import Artifact
 
         recipe = read_dvc_project(os.fspath(start) if start is not None else str(self.base_dir))
         self._params = {**flatten_params(recipe.params), **self._params}
@@ -204,7 +204,7 @@ class Run:
 
     def _stat_cache(self) -> Any:
         if self._cache is None:
-            from .capture.statcache import StatCache, default_cache_path
+            from modeltrail.core.capture.statcache import StatCache, default_cache_path
 
             self._cache = StatCache(
                 Path(self._cache_path) if self._cache_path else default_cache_path()
@@ -218,11 +218,11 @@ class Run:
         code = None
         environment = None
         if capture_code:
-            from .capture.git import capture_code as capture_git
+            from modeltrail.core.capture.git import capture_code as capture_git
 
             code = capture_git(self.base_dir)
         if capture_environment:
-            from .capture.environment import capture_environment as capture_env
+            from modeltrail.core.capture.environment import capture_environment as capture_env
 
             environment = capture_env()
         return VersionDraft(
@@ -267,7 +267,7 @@ def track(
     """
     settings = Settings.load()
     if version is not None:
-        from .versioning import SemVer
+        from modeltrail.core.versioning import SemVer
 
         SemVer.parse(version)  # fail before the training runs, not after
     run = Run(
@@ -298,7 +298,7 @@ def track(
 
 
 def _check_version_free(registry: Registry, model: str, version: str) -> None:
-    from .errors import DuplicateVersionError, NotFoundError
+    from modeltrail.core.errors import DuplicateVersionError, NotFoundError
 
     try:
         registry.load(model, version)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from .errors import InvalidVersionError, UsageError
+from modeltrail.core.errors import InvalidVersionError, UsageError
 
 BumpLevel = Literal["major", "minor", "patch"]
 BUMP_LEVELS: tuple[str, ...] = ("major", "minor", "patch")

@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from modeltrail.core.capture.environment import environment_from_parts
-from modeltrail.core.lifecycle import GateRules
+from modeltrail.core.lifecycle.rules import GateRules
 from modeltrail.core.records import CodeState, DataSnapshot, VersionDraft
-from modeltrail.core.registry import Registry
+from modeltrail.core.registry.writer import Registry
 
 MODEL = "fraud-detector"
 OTHER = "churn"
@@ -73,7 +73,7 @@ def seed_story(registry: Registry) -> Registry:
 
 def snapshot(registry: Registry) -> dict[str, Any]:
     """Every table's row count, the audit head and every version's stage: what must not move."""
-    from modeltrail.core import schema
+    from modeltrail.core.store import schema
 
     with registry.engine.connect() as conn:
         counts = {

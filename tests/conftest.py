@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 from support import git
 
-from modeltrail.core.registry import Registry
+from modeltrail.core.registry.writer import Registry
 
 PG_ADMIN_URL = os.environ.get(
     "MODELTRAIL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 _SCRUBBED_PREFIXES = ("MODELTRAIL_", "SLACK_", "OPENAI_", "SMTP_", "MLFLOW_", "GIT_")
 def _tables_children_first() -> list[str]:
-    from modeltrail.core.schema import metadata
+    from modeltrail.core.store.schema import metadata
 
     return [table.name for table in reversed(metadata.sorted_tables)]
 
@@ -58,7 +58,7 @@ def postgres_url(worker_id: str) -> Iterator[str]:
     from sqlalchemy import create_engine, text
     from sqlalchemy.exc import OperationalError
 
-    from modeltrail.core.db import ensure_schema, make_engine
+    from modeltrail.core.store.engine import ensure_schema, make_engine
 
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     name = f"modeltrail_test_{worker_id}_{uuid.uuid4().hex[:8]}"

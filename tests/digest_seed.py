@@ -24,9 +24,9 @@ from collections.abc import Iterator
 import pytest
 
 from modeltrail.core.capture.environment import environment_from_parts
-from modeltrail.core.lifecycle import GateRules
+from modeltrail.core.lifecycle.rules import GateRules
 from modeltrail.core.records import CodeState, DataSnapshot, VersionDraft
-from modeltrail.core.registry import Registry
+from modeltrail.core.registry.writer import Registry
 
 ADA, BOB, CY, DEE = "Ada <ada@example.com>", "Bob", "Cy", "Dee"
 WEEK_START = dt.datetime(2026, 11, 16, tzinfo=dt.UTC)
@@ -140,7 +140,7 @@ def seeded_url(
 def clear_ledger(url: str) -> None:
     from sqlalchemy import create_engine, text
 
-    from modeltrail.core.db import normalise_url
+    from modeltrail.core.store.engine import normalise_url
 
     engine = create_engine(normalise_url(url))
     with engine.begin() as conn:

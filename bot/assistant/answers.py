@@ -1,8 +1,8 @@
 """Answers to questions in plain words: `answer(question, context) -> Answer`.
 
 One entry for every way a question arrives — `modeltrail ask`, `/model ask`, a mention in a
-channel, a direct message. The deterministic parser (`core/questions.py`) reads the common
-questions and the read-only registry tools (`core/registry_tools.py`) answer them through
+channel, a direct message. The deterministic parser (`core/questions/parser.py`) reads the common
+questions and the read-only registry tools (`core/registry/tools.py`) answer them through
 `templates/answers.j2`. Only a question the parser does not understand goes to the optional
 LLM fallback, which is expected to use the same tools.
 
@@ -19,9 +19,9 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 from modeltrail.core.errors import ModeltrailError
-from modeltrail.core.questions import Intent, parse
-from modeltrail.core.registry import Registry
-from modeltrail.core.registry_tools import RegistryTools
+from modeltrail.core.questions.parser import Intent, parse
+from modeltrail.core.registry.tools import RegistryTools
+from modeltrail.core.registry.writer import Registry
 from modeltrail.core.versioning import SemVer
 from modeltrail.templates.render import environment
 

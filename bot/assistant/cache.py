@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from modeltrail.core import schema
-from modeltrail.core.db import WRITE
+from modeltrail.core.store import schema
+from modeltrail.core.store.engine import WRITE
 
 
 class SummaryCache:

@@ -17,8 +17,8 @@ import json
 import math
 from collections.abc import Iterable
 
-from modeltrail.core.causes import rank_causes
-from modeltrail.core.diff import ParamChange, VersionDiff
+from modeltrail.core.diff.causes import rank_causes
+from modeltrail.core.diff.engine import ParamChange, VersionDiff
 from modeltrail.templates.render import num, pct
 
 CHARS_PER_TOKEN = 4

@@ -13,12 +13,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from modeltrail.core.causes import rank_causes
-from modeltrail.core.diff import VersionDiff
+from modeltrail.bot.assistant.llm import LLM, LLMUnavailable
+from modeltrail.bot.assistant.prompt import compact_diff
+from modeltrail.core.diff.causes import rank_causes
+from modeltrail.core.diff.engine import VersionDiff
 from modeltrail.templates.render import render
-
-from .llm import LLM, LLMUnavailable
-from .prompt import compact_diff
 
 log = logging.getLogger("modeltrail.summaries")
 
@@ -98,8 +97,8 @@ def digest_summarizer(settings: Any, registry: Any) -> Any:
     """The LLM's summary of a digest's week (found by bot/digest_jobs), cached like diff
     summaries; None when no LLM is configured. Failures return None, and the digest then
     carries its automatic summary."""
-    from .cache import SummaryCache
-    from .llm import llm_from_settings
+    from modeltrail.bot.assistant.cache import SummaryCache
+    from modeltrail.bot.assistant.llm import llm_from_settings
 
     llm = llm_from_settings(settings)
     if llm is None:

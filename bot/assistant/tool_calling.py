@@ -13,12 +13,11 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+from modeltrail.bot.assistant.answers import Answer, AnswerContext, Cited, LLMFallback
+from modeltrail.bot.assistant.llm import LLM, LLMUnavailable
 from modeltrail.core.config import Settings
-from modeltrail.core.registry_tools import TOOL_SPECS, call_tool
+from modeltrail.core.registry.tools import TOOL_SPECS, call_tool
 from modeltrail.templates.render import render
-
-from .answers import Answer, AnswerContext, Cited, LLMFallback
-from .llm import LLM, LLMUnavailable
 
 log = logging.getLogger("modeltrail.assistant")
 
@@ -28,7 +27,7 @@ MAX_RESULT_CHARS = 6000  # per tool result: keeps the conversation within a sane
 
 def configured_fallback(settings: Settings) -> LLMFallback | None:
     """The LLM fallback when an LLM is configured, else None (the parser answers alone)."""
-    from .llm import llm_from_settings
+    from modeltrail.bot.assistant.llm import llm_from_settings
 
     llm = llm_from_settings(settings)
     return llm_fallback(llm) if llm is not None else None

@@ -3,8 +3,8 @@
 `MlflowSource` is the one seam to MLflow: it reads through `mlflow.tracking.MlflowClient`
 (imported lazily; `pip install modeltrail[mlflow]`), so the same code reads a SQLite/SQL store
 (`sqlite:///mlflow.db`) and a running `mlflow server` over its REST API (`http://host:5000`).
-It turns MLflow's objects into the plain values of `modeltrail.core.mlflow_mapping`, which
-decides what they become; `MlflowImporter` writes the result through the registry.
+It turns MLflow's objects into the plain values of `mlflow_mapping`, which decides what they
+become; `MlflowImporter` writes the result through the registry.
 
 Incremental and idempotent: a version imported before is found by its (`mlflow.model_name`,
 `mlflow.version`) tags; for it only what MLflow lets change is looked at (tags, aliases, the
@@ -24,10 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modeltrail.core.config import Settings
-from modeltrail.core.errors import DuplicateVersionError, ModeltrailError, UsageError
-from modeltrail.core.lifecycle import LifecycleError
-from modeltrail.core.mlflow_mapping import (
+from modeltrail.bot.integrations.mlflow_mapping import (
     TAG_MODEL,
     TAG_VERSION,
     AliasRule,
@@ -42,7 +39,10 @@ from modeltrail.core.mlflow_mapping import (
     plan_stages,
     plan_update,
 )
-from modeltrail.core.registry import Registry
+from modeltrail.core.config import Settings
+from modeltrail.core.errors import DuplicateVersionError, ModeltrailError, UsageError
+from modeltrail.core.lifecycle.rules import LifecycleError
+from modeltrail.core.registry.writer import Registry
 
 ENV_FILES = ("requirements.txt", "python_env.yaml")
 # MLflow's REST client retries for minutes by default; an import should say "unreachable" soon.

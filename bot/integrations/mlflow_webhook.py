@@ -32,11 +32,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from modeltrail.bot.integrations.mlflow_import import (
+    ImportReport,
+    MlflowImporter,
+    MlflowImportError,
+)
 from modeltrail.core.config import Settings
 from modeltrail.core.errors import ConfigError, ModeltrailError
-from modeltrail.core.registry import Registry
-
-from .mlflow_import import ImportReport, MlflowImporter, MlflowImportError
+from modeltrail.core.registry.writer import Registry
 
 log = logging.getLogger("modeltrail.mlflow")
 
@@ -127,7 +130,7 @@ class MlflowSync:
         self._lock = threading.Lock()
 
     def _default_importer(self, actor: str) -> MlflowImporter:
-        from .mlflow_import import importer_from_settings
+        from modeltrail.bot.integrations.mlflow_import import importer_from_settings
 
         return importer_from_settings(self.settings, self.registry, actor=actor)
 
@@ -159,7 +162,7 @@ class MlflowWebhookApp:
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
-        from ..server import json_response
+        from modeltrail.bot.web.responses import json_response
 
         if environ.get("REQUEST_METHOD") != "POST":
             return json_response(start_response, "405 Method Not Allowed", {"error": "use POST"})

@@ -16,12 +16,11 @@ from typing import Any
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
+from modeltrail.bot.slack.blocks import Message
+from modeltrail.bot.slack.handlers import Answerer, Asker, CommandHandler
 from modeltrail.core.config import Settings
 from modeltrail.core.errors import ConfigError
-from modeltrail.core.registry import Registry
-
-from .blocks import Message
-from .handlers import Answerer, Asker, CommandHandler
+from modeltrail.core.registry.writer import Registry
 
 log = logging.getLogger("modeltrail.slack")
 
@@ -124,8 +123,8 @@ def build_app(
 
 
 def _answer(text: str, asker: Asker, answer: Answerer | None, settings: Settings) -> list[Message]:
-    from . import reports
-    from .commands import usage_text
+    from modeltrail.bot.slack import reports
+    from modeltrail.bot.slack.commands import usage_text
 
     if answer is not None and text.strip():
         try:
@@ -142,7 +141,7 @@ def _answer(text: str, asker: Asker, answer: Answerer | None, settings: Settings
 
 
 def _sorry() -> Message:
-    from . import reports
+    from modeltrail.bot.slack import reports
 
     return reports.text_message(
         "Sorry, something went wrong on my side while answering; the error is in the bot's log."

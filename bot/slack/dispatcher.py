@@ -19,13 +19,12 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from modeltrail.bot.slack import reports
+from modeltrail.bot.slack.blocks import Message, validate
 from modeltrail.core.config import Settings
 from modeltrail.core.errors import ModeltrailError
-from modeltrail.core.outbox import Outbox, OutboxEvent
-from modeltrail.core.registry import Registry, utcnow
-
-from . import reports
-from .blocks import Message, validate
+from modeltrail.core.lifecycle.outbox import Outbox, OutboxEvent
+from modeltrail.core.registry.writer import Registry, utcnow
 
 log = logging.getLogger("modeltrail.slack.dispatcher")
 
@@ -215,7 +214,7 @@ class SlackDispatcher:
             return None
 
     def _compare(self, model: str, old: str, new: str, *, git: bool = True) -> Any:
-        from modeltrail.core.compare import compare
+        from modeltrail.core.registry.compare import compare
 
         try:
             return compare(self.registry, model, old, new, git=git)

@@ -10,14 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from modeltrail.bot.slack import reports
+from modeltrail.bot.slack.blocks import Message
+from modeltrail.bot.slack.commands import SlashCommand, parse_command, usage_text
 from modeltrail.core.config import Settings
 from modeltrail.core.errors import ModeltrailError
-from modeltrail.core.registry import Registry
+from modeltrail.core.registry.writer import Registry
 from modeltrail.templates.render import slack as esc
-
-from . import reports
-from .blocks import Message
-from .commands import SlashCommand, parse_command, usage_text
 
 
 @dataclass(frozen=True)
@@ -100,13 +99,13 @@ class CommandHandler:
             version = registry.resolve_version(model, command.args[0] if command.args else "latest")
             return reports.version_message(registry.load(model, version))
         if name == "diff":
-            from modeltrail.core.compare import compare, resolve_pair
+            from modeltrail.core.registry.compare import compare, resolve_pair
 
             first, second = _refs(registry, model, command.args)
             old, new = resolve_pair(registry, model, first, second)
             return reports.diff_message(compare(registry, model, old, new))
         if name == "history":
-            from modeltrail.core.lifecycle import timeline
+            from modeltrail.core.lifecycle.rules import timeline
 
             state = registry.model_state(model)
             return reports.history_message(model, timeline(state), state.golden)
@@ -115,7 +114,7 @@ class CommandHandler:
             record = registry.load(model, state.production) if state.production else None
             return [reports.production_message(model, record, state.golden)]
         if name == "changelog":
-            from modeltrail.core.compare import changelog
+            from modeltrail.core.registry.compare import changelog
 
             return reports.changelog_message(model, changelog(registry, model))
         if name == "promote":
@@ -137,7 +136,7 @@ class CommandHandler:
         raise AssertionError(f"unhandled command {name}")
 
     def _promote(self, command: SlashCommand, asker: Asker) -> list[Message]:
-        from modeltrail.core.registry_governance import PromotionBlocked
+        from modeltrail.core.registry.governance import PromotionBlocked
 
         assert command.model is not None
         model = command.model

@@ -5,13 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from modeltrail.core.compare import ChangelogEntry
-from modeltrail.core.diff import VersionDiff
-from modeltrail.core.lifecycle import Period
+from modeltrail.bot.slack.blocks import (
+    Message,
+    context,
+    divider,
+    fragments,
+    header,
+    paginate,
+    section,
+)
+from modeltrail.core.diff.engine import VersionDiff
+from modeltrail.core.lifecycle.rules import Period
 from modeltrail.core.records import VersionRecord
+from modeltrail.core.registry.compare import ChangelogEntry
 from modeltrail.templates.render import slack as esc
-
-from .blocks import Message, context, divider, fragments, header, paginate, section
 
 
 def diff_blocks(diff: VersionDiff, *, summary: str | None = None) -> list[dict[str, Any]]:

@@ -18,8 +18,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from ..records import CodeState
-from .git import strip_credentials
+from modeltrail.core.capture.git import strip_credentials
+from modeltrail.core.records import CodeState
 
 
 @dataclass(frozen=True)

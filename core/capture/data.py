@@ -29,11 +29,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import CaptureError, DataPathError
-from ..records import Artifact, DataSnapshot, ManifestEntry
-from .dvc import DIR_SUFFIX, DvcEntry, parse_dvc_file, parse_dvc_lock
-from .git import strip_credentials
-from .statcache import StatCache, cache_key
+from modeltrail.core.capture.dvc import DIR_SUFFIX, DvcEntry, parse_dvc_file, parse_dvc_lock
+from modeltrail.core.capture.git import strip_credentials
+from modeltrail.core.capture.statcache import StatCache, cache_key
+from modeltrail.core.errors import CaptureError, DataPathError
+from modeltrail.core.records import Artifact, DataSnapshot, ManifestEntry
 
 CHUNK_SIZE = 1024 * 1024  # fits in L2 cache; large enough that syscalls cost little
 _HASH_WORKERS = max(2, min(8, os.cpu_count() or 2))

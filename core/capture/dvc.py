@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import CaptureError
+from modeltrail.core.errors import CaptureError
 
 try:  # libyaml's loader is several times faster; dvc.lock files of big pipelines are long
     from yaml import CSafeLoader as _Loader

@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import CaptureError
-from .dvc import DvcEntry, DvcLock, DvcYaml, parse_dvc_lock, parse_dvc_yaml
+from modeltrail.core.capture.dvc import DvcEntry, DvcLock, DvcYaml, parse_dvc_lock, parse_dvc_yaml
+from modeltrail.core.errors import CaptureError
 
 CODE_SUFFIXES = frozenset(
     {".py", ".ipynb", ".r", ".sh", ".bash", ".sql", ".scala", ".java", ".jl", ".js", ".ts"}

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterable, Mapping
 
-from ..records import Environment
+from modeltrail.core.records import Environment
 
 _NAME_RUN = re.compile(r"[-_.]+")
 _GPU_TIMEOUT_S = 3.0

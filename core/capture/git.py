@@ -13,7 +13,7 @@ import os
 import urllib.parse
 from typing import TYPE_CHECKING
 
-from ..records import CodeHistory, CodeState, CommitInfo
+from modeltrail.core.records import CodeHistory, CodeState, CommitInfo
 
 if TYPE_CHECKING:
     from git import Repo

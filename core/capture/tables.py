@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataPathError, UsageError
-from ..profiles import ROW_LIMIT, Profile, as_numeric, profile_columns
+from modeltrail.core.errors import DataPathError, UsageError
+from modeltrail.core.monitoring.profiles import ROW_LIMIT, Profile, as_numeric, profile_columns
 
 CHUNK_ROWS = 16_384
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")

@@ -20,11 +20,11 @@ from slack_fake import (
     signed_headers,
 )
 
-from modeltrail.bot.server import Service, build_service
+from modeltrail.bot.web.server import Service, build_service
 from modeltrail.core.capture.environment import environment_from_parts
 from modeltrail.core.config import Settings
 from modeltrail.core.records import CodeState, DataSnapshot, VersionDraft
-from modeltrail.core.registry import Registry
+from modeltrail.core.registry.writer import Registry
 
 ADMIN = "U123"
 REPORTS = "CREPORTS"

@@ -19,13 +19,13 @@ from modeltrail.bot.assistant.answers import (
     slack_answerer,
     slack_messages,
 )
-from modeltrail.bot.cli import main
+from modeltrail.bot.cli.main import main
 from modeltrail.bot.slack.blocks import validate
 from modeltrail.bot.slack.handlers import Asker, CommandHandler
 from modeltrail.core.config import Settings
 from modeltrail.core.records import VersionDraft
-from modeltrail.core.registry import Registry
-from modeltrail.core.registry_tools import TOOL_NAMES, RegistryTools, call_tool
+from modeltrail.core.registry.tools import TOOL_NAMES, RegistryTools, call_tool
+from modeltrail.core.registry.writer import Registry
 
 CHANGE_REQUESTS = [
     "promote fraud-detector 2.1.6",

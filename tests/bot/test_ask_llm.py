@@ -13,8 +13,8 @@ from modeltrail.bot.assistant.answers import AnswerContext, answer
 from modeltrail.bot.assistant.llm import LLM
 from modeltrail.bot.assistant.tool_calling import llm_fallback
 from modeltrail.core.config import Settings
-from modeltrail.core.registry import Registry
-from modeltrail.core.registry_tools import TOOL_NAMES
+from modeltrail.core.registry.tools import TOOL_NAMES
+from modeltrail.core.registry.writer import Registry
 
 BASE = "http://llm.test/v1"
 UNPARSED = "could you walk me through anything odd about the fraud model lately?"

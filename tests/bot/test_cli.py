@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from support import commit_file
 
-from modeltrail.bot.cli import main
+from modeltrail.bot.cli.main import main
 
 
 @pytest.fixture
@@ -166,7 +166,7 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
 
 
 def test_every_command_has_help_and_is_in_the_readme(capsys: pytest.CaptureFixture[str]) -> None:
-    from modeltrail.bot.cli import app
+    from modeltrail.bot.cli.main import app
 
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     for name, command in app.commands.items():

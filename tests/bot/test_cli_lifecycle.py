@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from modeltrail.bot.cli import main
-from modeltrail.core import audit
+from modeltrail.bot.cli.main import main
 from modeltrail.core.capture.environment import environment_from_parts
+from modeltrail.core.lifecycle import audit
 from modeltrail.core.records import CodeState, DataSnapshot, VersionDraft
-from modeltrail.core.registry import Registry
+from modeltrail.core.registry.writer import Registry
 
 ACTOR = "Ada <ada@example.com>"
 T0 = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from monitoring_seed import production, training, write_csv
 
-from modeltrail.bot.cli import main
+from modeltrail.bot.cli.main import main
 from modeltrail.bot.slack.blocks import validate
 from modeltrail.bot.slack.reports import monitoring_alert
-from modeltrail.core.outbox import Outbox
-from modeltrail.core.profiles import profile_columns
+from modeltrail.core.lifecycle.outbox import Outbox
+from modeltrail.core.monitoring.profiles import profile_columns
 from modeltrail.core.records import VersionDraft
-from modeltrail.core.registry import Registry
+from modeltrail.core.registry.writer import Registry
 
 
 @pytest.fixture
@@ -121,7 +121,7 @@ def test_alert_text_is_escaped() -> None:
 
 
 def test_the_assistant_answers_drift_questions(cli, seeded: Registry) -> None:
-    from modeltrail.core.monitoring import report_batch, report_metrics
+    from modeltrail.core.monitoring.status import report_batch, report_metrics
 
     report_metrics(seeded, "fraud", {"accuracy": 0.8})
     report_batch(seeded, "fraud", production(n=2000))

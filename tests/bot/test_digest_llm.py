@@ -11,8 +11,8 @@ from digest_seed import RUN_AT, make_seeded
 from modeltrail.bot.assistant.summaries import digest_summarizer
 from modeltrail.bot.digest_jobs import manual_window, render_digest
 from modeltrail.core.config import Settings
-from modeltrail.core.digest import load_digest
-from modeltrail.core.registry import Registry
+from modeltrail.core.digest.period import load_digest
+from modeltrail.core.registry.writer import Registry
 
 BASE = "http://llm.test/v1"
 

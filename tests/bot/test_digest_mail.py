@@ -26,12 +26,12 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from digest_seed import RUN_AT, clear_ledger
 
-from modeltrail.bot.cli import main
+from modeltrail.bot.cli.main import main
 from modeltrail.bot.digest_jobs import DigestScheduler
 from modeltrail.bot.mail import SmtpConfig, SmtpMailer
 from modeltrail.core.config import Settings
-from modeltrail.core.digest_ledger import DigestLedger
-from modeltrail.core.registry import Registry
+from modeltrail.core.digest.ledger import DigestLedger
+from modeltrail.core.registry.writer import Registry
 
 seeded_url = digest_seed.seeded_url  # the module-scoped seeded database, per backend
 
@@ -601,7 +601,7 @@ def test_cli_preview_send_and_status(
 def test_serve_runs_the_scheduler(seeded: Registry, inbox: Inbox, smtp: Server) -> None:
     import time
 
-    from modeltrail.bot.server import build_service
+    from modeltrail.bot.web.server import build_service
     from modeltrail.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="schedule"):

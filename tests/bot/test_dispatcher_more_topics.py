@@ -8,8 +8,8 @@ from slack_fake import FakeSlack
 
 from modeltrail.bot.slack.app import web_client
 from modeltrail.bot.slack.dispatcher import SlackDispatcher
-from modeltrail.core.monitoring import report_metrics
-from modeltrail.core.registry import Registry
+from modeltrail.core.monitoring.status import report_metrics
+from modeltrail.core.registry.writer import Registry
 
 
 def drain(dispatcher: SlackDispatcher) -> None:

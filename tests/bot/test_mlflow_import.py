@@ -24,14 +24,14 @@ from mlflow_store import (
     running_mlflow_server,
 )
 
-from modeltrail.bot.cli import main
+from modeltrail.bot.cli.main import main
 from modeltrail.bot.integrations.mlflow_import import (
     MlflowImporter,
     MlflowImportError,
     MlflowSource,
 )
-from modeltrail.core.mlflow_mapping import AliasRule, VersionRule
-from modeltrail.core.registry import Registry
+from modeltrail.bot.integrations.mlflow_mapping import AliasRule, VersionRule
+from modeltrail.core.registry.writer import Registry
 
 require_mlflow()
 

@@ -40,10 +40,10 @@ from modeltrail.bot.integrations.mlflow_webhook import (
     WebhookRejected,
     verify,
 )
-from modeltrail.bot.server import build_service
+from modeltrail.bot.web.server import build_service
 from modeltrail.core.config import Settings
 from modeltrail.core.errors import ConfigError
-from modeltrail.core.registry import Registry
+from modeltrail.core.registry.writer import Registry
 
 require_mlflow()
 

@@ -11,13 +11,13 @@ import pytest
 from monitoring_seed import production, training
 from sqlalchemy import func, select
 
-from modeltrail.bot.server import Service, build_service
-from modeltrail.core import schema
+from modeltrail.bot.web.server import Service, build_service
 from modeltrail.core.config import Settings
-from modeltrail.core.outbox import Outbox
-from modeltrail.core.profiles import profile_columns
+from modeltrail.core.lifecycle.outbox import Outbox
+from modeltrail.core.monitoring.profiles import profile_columns
 from modeltrail.core.records import VersionDraft
-from modeltrail.core.registry import Registry
+from modeltrail.core.registry.writer import Registry
+from modeltrail.core.store import schema
 
 TOKEN = "s3cret-token"
 

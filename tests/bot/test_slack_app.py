@@ -13,7 +13,7 @@ from conftest import ADMIN, REPORTS, seed
 from slack_fake import command_body, event_body, signed_headers
 
 from modeltrail.bot.slack import handlers
-from modeltrail.core.registry import Registry
+from modeltrail.core.registry.writer import Registry
 
 
 def _words(call) -> str:

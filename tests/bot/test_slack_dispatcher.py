@@ -20,13 +20,13 @@ from conftest import ENV, REPORTS, draft, make_settings, seed
 from slack_fake import FakeSlack
 from support import commit_file
 
-from modeltrail.bot.cli import main
+from modeltrail.bot.cli.main import main
 from modeltrail.bot.slack.app import web_client
 from modeltrail.bot.slack.dispatcher import SlackDispatcher
 from modeltrail.core.capture.environment import environment_from_parts
-from modeltrail.core.outbox import Outbox
+from modeltrail.core.lifecycle.outbox import Outbox
 from modeltrail.core.records import DataSnapshot, VersionDraft
-from modeltrail.core.registry import Registry, utcnow
+from modeltrail.core.registry.writer import Registry, utcnow
 
 
 class Clock:
@@ -303,7 +303,7 @@ def test_a_permanent_slack_error_is_dead_at_once_and_can_be_retried(
 ) -> None:
     """A wrong channel will not fix itself: no 12 rounds of backoff, but a dead event that
     `modeltrail outbox retry` brings back once the channel is fixed."""
-    from modeltrail.core.outbox import Outbox
+    from modeltrail.core.lifecycle.outbox import Outbox
 
     dispatcher = promoted(registry, slack, clock)
     slack.fail_next(200, error="channel_not_found")

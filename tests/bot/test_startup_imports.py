@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from modeltrail.core.records import VersionDraft
-from modeltrail.core.registry import Registry
+from modeltrail.core.registry.writer import Registry
 
 HEAVY = (
     "sqlalchemy",
@@ -22,7 +22,7 @@ HEAVY = (
 )
 PROBE = """
 import json, sys
-from modeltrail.bot.cli import main
+from modeltrail.bot.cli.main import main
 code = main(sys.argv[1:])
 sys.stdout.flush()
 print("\\n" + json.dumps(sorted({m.split('.')[0] for m in sys.modules})), file=sys.stderr)

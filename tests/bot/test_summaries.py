@@ -14,7 +14,7 @@ from modeltrail.bot.assistant.llm import LLM, LLMUnavailable, llm_from_settings
 from modeltrail.bot.assistant.prompt import PROMPT_TOKEN_BUDGET, estimate_tokens
 from modeltrail.bot.assistant.summaries import TEMPLATE_MARK, prompt_messages, summarize
 from modeltrail.core.config import Settings
-from modeltrail.core.diff import diff_versions
+from modeltrail.core.diff.engine import diff_versions
 from modeltrail.core.records import (
     CodeState,
     DataSnapshot,
@@ -194,9 +194,9 @@ def test_a_ten_thousand_param_diff_fits_the_prompt_budget() -> None:
 
 
 def test_the_cli_diff_summary_without_llm(tmp_path: Path, capsys) -> None:
-    from modeltrail.bot.cli import main
+    from modeltrail.bot.cli.main import main
     from modeltrail.core.records import VersionDraft
-    from modeltrail.core.registry import Registry
+    from modeltrail.core.registry.writer import Registry
 
     url = f"sqlite:///{tmp_path / 'r.db'}"
     with Registry.open(url) as registry:

@@ -9,9 +9,9 @@ import itertools
 import pytest
 from sqlalchemy import text
 
-from modeltrail.core import audit
+from modeltrail.core.lifecycle import audit
 from modeltrail.core.records import VersionDraft
-from modeltrail.core.registry import Registry
+from modeltrail.core.registry.writer import Registry
 
 ACTOR = "Ada <ada@example.com>"
 EVENTS = 5

@@ -6,12 +6,7 @@ from pathlib import Path
 import pytest
 
 from modeltrail.core.capture.data import snapshot_data
-from modeltrail.core.capture.dvc import (
-    DvcEntry,
-    parse_dvc_file,
-    parse_dvc_lock,
-    parse_dvc_yaml,
-)
+from modeltrail.core.capture.dvc import DvcEntry, parse_dvc_file, parse_dvc_lock, parse_dvc_yaml
 from modeltrail.core.errors import CaptureError, DataPathError
 
 DIR_MD5 = "3863d0e317dee0a55c4e59d2ec0eef33.dir"

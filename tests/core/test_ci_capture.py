@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from support import git
 
-from modeltrail.bot.cli import main
+from modeltrail.bot.cli.main import main
 from modeltrail.core.capture.ci import ci_facts, code_with_ci
 from modeltrail.core.records import CodeState
 

@@ -17,10 +17,11 @@ from pathlib import Path
 
 from sqlalchemy import func, select, text
 
-from modeltrail.core import db, schema
 from modeltrail.core.capture.data import snapshot_data
 from modeltrail.core.records import VersionDraft
-from modeltrail.core.registry import Registry
+from modeltrail.core.registry.writer import Registry
+from modeltrail.core.store import engine as db
+from modeltrail.core.store import schema
 
 WORKERS = 8
 PER_WORKER = 25
@@ -33,7 +34,7 @@ worker, count = int(worker), int(count)
 
 from modeltrail.core.capture.data import snapshot_data
 from modeltrail.core.records import VersionDraft
-from modeltrail.core.registry import Registry
+from modeltrail.core.registry.writer import Registry
 
 registry = Registry.open(url) if mode == "open-first" else None
 snap = snapshot_data("train", data)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from modeltrail.core.diff import (
+from modeltrail.core.diff.engine import (
     FILE_LIST_CAP,
     FINDING_KINDS,
     BumpSuggestion,

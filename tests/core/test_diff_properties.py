@@ -27,7 +27,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modeltrail.core.diff import (
+from modeltrail.core.diff.engine import (
     ArtifactChange,
     CodeChange,
     DataChange,

@@ -10,10 +10,10 @@ import digest_seed
 import pytest
 from digest_seed import ADA, BOB, CY, DEE, RUN_AT, Clock, draft
 
-from modeltrail.core.digest import Digest, golden_at, load_digest
+from modeltrail.core.digest.period import Digest, golden_at, load_digest
+from modeltrail.core.digest.schedule import current_window, parse_schedule, zone
 from modeltrail.core.records import AuditEvent
-from modeltrail.core.registry import Registry
-from modeltrail.core.schedule import current_window, parse_schedule, zone
+from modeltrail.core.registry.writer import Registry
 
 WEEKLY = parse_schedule("mon 09:00")
 seeded_url = digest_seed.seeded_url  # the module-scoped seeded database, per backend

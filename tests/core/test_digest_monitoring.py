@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 from modeltrail.bot.digest_jobs import render_digest
-from modeltrail.core.digest import load_digest
-from modeltrail.core.lifecycle import GateRules
-from modeltrail.core.monitoring import report_metrics
+from modeltrail.core.digest.period import load_digest
+from modeltrail.core.digest.schedule import trailing_window, zone
+from modeltrail.core.lifecycle.rules import GateRules
+from modeltrail.core.monitoring.status import report_metrics
 from modeltrail.core.records import VersionDraft
-from modeltrail.core.registry import Registry
-from modeltrail.core.schedule import trailing_window, zone
+from modeltrail.core.registry.writer import Registry
 
 
 def test_a_decay_alert_is_a_digest_section(registry: Registry) -> None:

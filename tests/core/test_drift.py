@@ -10,7 +10,7 @@ import pytest
 from monitoring_seed import production, training, write_csv
 
 from modeltrail.core.capture.tables import Reservoir, profile_file, read_table
-from modeltrail.core.drift import (
+from modeltrail.core.monitoring.drift import (
     Condition,
     DriftThresholds,
     batch_drift,
@@ -19,7 +19,7 @@ from modeltrail.core.drift import (
     psi,
     worsened,
 )
-from modeltrail.core.profiles import Profile, profile_columns
+from modeltrail.core.monitoring.profiles import Profile, profile_columns
 from modeltrail.core.records import MetricSpec
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from modeltrail.bot.cli import main
+from modeltrail.bot.cli.main import main
 from modeltrail.core import track
 from modeltrail.core.capture.dvc import parse_dvc_lock, parse_dvc_yaml
 from modeltrail.core.capture.dvc_project import plan_dvc
-from modeltrail.core.registry import Registry
+from modeltrail.core.registry.writer import Registry
 
 RAW_MD5 = "1a2b3c4d5e6f708192a3b4c5d6e7f809"
 FEATURES_MD5 = "9f8e7d6c5b4a39281706f5e4d3c2b1a0.dir"

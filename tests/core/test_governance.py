@@ -13,14 +13,14 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from modeltrail.core import schema
 from modeltrail.core.capture.environment import environment_from_parts
 from modeltrail.core.errors import UsageError, VersionNotFoundError
-from modeltrail.core.lifecycle import GateRules, LifecycleError, production_at, timeline
-from modeltrail.core.outbox import Outbox, OutboxEvent
+from modeltrail.core.lifecycle.outbox import Outbox, OutboxEvent
+from modeltrail.core.lifecycle.rules import GateRules, LifecycleError, production_at, timeline
 from modeltrail.core.records import CodeState, DataSnapshot, VersionDraft
-from modeltrail.core.registry import Registry
-from modeltrail.core.registry_governance import PromotionBlocked
+from modeltrail.core.registry.governance import PromotionBlocked
+from modeltrail.core.registry.writer import Registry
+from modeltrail.core.store import schema
 
 ACTOR = "Ada <ada@example.com>"
 T0 = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)

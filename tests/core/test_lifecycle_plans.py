@@ -7,9 +7,9 @@ import datetime as dt
 
 import pytest
 
-from modeltrail.core.diff_types import Finding
+from modeltrail.core.diff.types import Finding
 from modeltrail.core.errors import UsageError
-from modeltrail.core.lifecycle import (
+from modeltrail.core.lifecycle.rules import (
     GateRules,
     LifecycleError,
     ModelState,

@@ -12,11 +12,12 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
-from modeltrail.core import db, schema
 from modeltrail.core.config import DEFAULT_DATABASE_PATH, Settings
 from modeltrail.core.errors import DatabaseError, SchemaTooNewError
 from modeltrail.core.records import VersionDraft
-from modeltrail.core.registry import Registry
+from modeltrail.core.registry.writer import Registry
+from modeltrail.core.store import engine as db
+from modeltrail.core.store import schema
 
 
 def _revision(url: str) -> str | None:
@@ -39,7 +40,7 @@ def _set_revision(url: str, revision: str) -> None:
 
 def test_revisions_match_the_migration_scripts() -> None:
     config = Config()
-    config.set_main_option("script_location", "modeltrail.core:migrations")
+    config.set_main_option("script_location", "modeltrail.core.store:migrations")
     scripts = ScriptDirectory.from_config(config)
     oldest_first = [script.revision for script in reversed(list(scripts.walk_revisions()))]
     assert tuple(oldest_first) == db.REVISIONS
@@ -90,7 +91,7 @@ def test_opening_a_current_database_does_not_import_alembic(tmp_path: Path) -> N
     Registry.open(url).close()
     script = (
         "import sys\n"
-        "from modeltrail.core.registry import Registry\n"
+        "from modeltrail.core.registry.writer import Registry\n"
         f"Registry.open({url!r}).close()\n"
         "print('alembic' in sys.modules)\n"
     )

@@ -6,8 +6,7 @@ import math
 
 import pytest
 
-from modeltrail.core.errors import ConfigError
-from modeltrail.core.mlflow_mapping import (
+from modeltrail.bot.integrations.mlflow_mapping import (
     AliasRule,
     MlflowDataset,
     MlflowRun,
@@ -23,6 +22,7 @@ from modeltrail.core.mlflow_mapping import (
     plan_update,
     stage_move,
 )
+from modeltrail.core.errors import ConfigError
 from modeltrail.core.versioning import SemVer, sort_versions
 
 

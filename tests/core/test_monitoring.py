@@ -12,17 +12,17 @@ import pytest
 from monitoring_seed import production, training, write_csv
 
 from modeltrail.core.errors import UsageError
-from modeltrail.core.monitoring import (
+from modeltrail.core.lifecycle.outbox import Outbox
+from modeltrail.core.monitoring.profiles import profile_columns
+from modeltrail.core.monitoring.status import (
     ALERT_TOPIC,
     load_profiles,
     monitoring_status,
     report_batch,
     report_metrics,
 )
-from modeltrail.core.outbox import Outbox
-from modeltrail.core.profiles import profile_columns
 from modeltrail.core.records import VersionDraft
-from modeltrail.core.registry import Registry
+from modeltrail.core.registry.writer import Registry
 from modeltrail.core.tracking import track
 
 T0 = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)

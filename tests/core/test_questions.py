@@ -11,8 +11,8 @@ import pytest
 from ask_story import DATA_A, DATA_B, INJECTION, MODEL, OTHER, seed_story, snapshot, ticking_clock
 
 from modeltrail.bot.assistant.answers import AnswerContext, answer
-from modeltrail.core.questions import KINDS, Intent, parse
-from modeltrail.core.registry import Registry
+from modeltrail.core.questions.parser import KINDS, Intent, parse
+from modeltrail.core.registry.writer import Registry
 
 MODELS = (MODEL, OTHER)
 METRICS = ("auc", "val_loss", "f1")
@@ -278,7 +278,7 @@ def test_the_injected_note_is_quoted_data(story: Registry) -> None:
 
 
 def test_a_promotion_request_reports_the_gate(story: Registry) -> None:
-    from modeltrail.core.lifecycle import GateRules
+    from modeltrail.core.lifecycle.rules import GateRules
 
     # the story's rules allow regressions; with the default rules 2.1.5 would be blocked
     assert story.gate_rules(MODEL) == GateRules(

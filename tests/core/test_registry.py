@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from modeltrail.core import schema
 from modeltrail.core.errors import (
     DuplicateVersionError,
     InvalidMetricError,
@@ -35,7 +34,8 @@ from modeltrail.core.records import (
     MetricSpec,
     VersionDraft,
 )
-from modeltrail.core.registry import Registry
+from modeltrail.core.registry.writer import Registry
+from modeltrail.core.store import schema
 
 T0 = 1_790_000_000.25  # a fixed epoch second with a fraction
 ACTOR = "Ada <ada@example.com>"

@@ -22,9 +22,9 @@ from ask_story import (
     ticking_clock,
 )
 
-from modeltrail.core.compare import compare
-from modeltrail.core.registry import Registry
-from modeltrail.core.registry_tools import TOOL_NAMES, TOOL_SPECS, RegistryTools, call_tool
+from modeltrail.core.registry.compare import compare
+from modeltrail.core.registry.tools import TOOL_NAMES, TOOL_SPECS, RegistryTools, call_tool
+from modeltrail.core.registry.writer import Registry
 
 READ_ONLY_TOOLS = {
     "list_models",
@@ -220,7 +220,7 @@ def _bulk_registry(path: str, count: int = 1000) -> Registry:
     by one would take most of the suite's time budget)."""
     from sqlalchemy import insert
 
-    from modeltrail.core import schema
+    from modeltrail.core.store import schema
 
     registry = Registry.open(f"sqlite:///{path}")
     now = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)

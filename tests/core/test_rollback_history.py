@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from modeltrail.core.lifecycle import GateRules, LifecycleError
+from modeltrail.core.lifecycle.rules import GateRules, LifecycleError
 from modeltrail.core.records import VersionDraft
-from modeltrail.core.registry import Registry
+from modeltrail.core.registry.writer import Registry
 
 
 def seed(registry: Registry, count: int) -> None:

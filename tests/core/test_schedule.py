@@ -7,8 +7,7 @@ import datetime as dt
 
 import pytest
 
-from modeltrail.core.errors import ConfigError, UsageError
-from modeltrail.core.schedule import (
+from modeltrail.core.digest.schedule import (
     Schedule,
     current_window,
     last_run,
@@ -18,6 +17,7 @@ from modeltrail.core.schedule import (
     window_for_run,
     zone,
 )
+from modeltrail.core.errors import ConfigError, UsageError
 
 UTC = zone("UTC")
 BERLIN = zone("Europe/Berlin")

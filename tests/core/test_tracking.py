@@ -23,7 +23,7 @@ from modeltrail.core.errors import (
     UsageError,
 )
 from modeltrail.core.records import ManifestEntry
-from modeltrail.core.registry import Registry
+from modeltrail.core.registry.writer import Registry
 from modeltrail.core.tracking import track
 
 GIT_USER = "Test Trainer <trainer@example.com>"  # set by tests/conftest.py

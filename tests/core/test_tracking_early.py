@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from modeltrail.core.errors import DatabaseError, DuplicateVersionError
-from modeltrail.core.registry import Registry
+from modeltrail.core.registry.writer import Registry
 from modeltrail.core.tracking import track
 
 

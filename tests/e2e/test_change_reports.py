@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 from support import commit_file, git
 
-from modeltrail.bot.cli import main
+from modeltrail.bot.cli.main import main
 from modeltrail.core.capture.environment import environment_from_parts
 from modeltrail.core.records import Environment, VersionRecord
-from modeltrail.core.registry import Registry
+from modeltrail.core.registry.writer import Registry
 from modeltrail.core.tracking import Run, track
 
 MODEL = "fraud-detector"
@@ -751,7 +751,7 @@ def test_text_is_coloured_on_a_terminal_and_plain_in_a_pipe(tmp_path: Path, proj
         register(registry, project, {"auc": 0.912}, env=env_of(), version="2.1.4")
         write(project / "data" / "train.csv", "x,y\n1,0\n2,1\n3,1\n")
         register(registry, project, {"auc": 0.897}, env=env_of(pandas="2.2.2"))
-    command = [sys.executable, "-c", "from modeltrail.bot.cli import entry; entry()"]
+    command = [sys.executable, "-c", "from modeltrail.bot.cli.main import entry; entry()"]
     command += ["--db", url, "diff", MODEL]
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
     env.update(TERM="xterm-256color", COLUMNS="80")

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from support import git
 
-from modeltrail.bot.cli import main
+from modeltrail.bot.cli.main import main
 from modeltrail.core.records import VersionDraft, VersionRecord
-from modeltrail.core.registry import Registry
+from modeltrail.core.registry.writer import Registry
 
 MODEL = "fraud-detector"
 VERSIONS = ["1.0.0", "1.0.1", "1.0.2", "1.0.3", "1.0.4"]

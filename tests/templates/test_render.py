@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 
 from modeltrail.core.capture.environment import environment_from_parts
-from modeltrail.core.compare import ChangelogEntry
-from modeltrail.core.diff import VersionDiff, diff_versions
+from modeltrail.core.diff.engine import VersionDiff, diff_versions
 from modeltrail.core.records import (
     Artifact,
     CodeHistory,
@@ -25,6 +24,7 @@ from modeltrail.core.records import (
     MetricSpec,
     VersionRecord,
 )
+from modeltrail.core.registry.compare import ChangelogEntry
 from modeltrail.templates.render import (
     FORMATS,
     md,

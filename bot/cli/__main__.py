@@ -1,0 +1,3 @@
+from modeltrail.bot.cli.main import entry
+
+entry()

@@ -1,0 +1,36 @@
+"""`modeltrail ask`: a question about the registry in plain words (never changes it)."""
+
+from __future__ import annotations
+
+import click
+
+from modeltrail.bot.cli.common import app, load_settings, open_registry, print_json, say
+
+
+@app.command()
+@click.argument("question", nargs=-1, required=True)
+@click.option("--model", "-m", metavar="MODEL", help="The model the question is about "
+              "(default: the one the question names, or the only model).")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="The answer, its intent and the versions "
+              "it cites, as JSON.")  # fmt: skip
+def ask(question: tuple[str, ...], model: str | None, as_json: bool) -> None:
+    """Ask about the registry in plain words, e.g. "what is in production?" or "who promoted
+    2.1.5?". Requests to change it are answered with the command to run. Exit code 1 when the
+    question could not be answered."""
+    from modeltrail.bot.assistant.answers import AnswerContext, answer
+    from modeltrail.bot.assistant.tool_calling import configured_fallback
+
+    registry = open_registry()
+    try:
+        context = AnswerContext(
+            registry, default_model=model, llm=configured_fallback(load_settings()), cli=True
+        )
+        said = answer(" ".join(question), context)
+    finally:
+        registry.close()
+    if as_json:
+        print_json(said.to_dict())
+    else:
+        say(said.text)
+    if not said.ok:
+        raise SystemExit(1)

@@ -1,0 +1,135 @@
+"""Change reports: diff and changelog (with optional plain-words summaries)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from modeltrail.bot.cli.common import app, emit, load_settings, open_registry
+
+if TYPE_CHECKING:
+    from modeltrail.core.registry.writer import Registry
+
+
+# -- diff / changelog ------------------------------------------------------------------------
+
+
+@app.command()
+@click.argument("model")
+@click.argument("first", required=False, metavar="[V1]")
+@click.argument("second", required=False, metavar="[V2]")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "md", "json", "html"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--repo",
+    metavar="PATH",
+    help="A checkout to read commits from (default: where "
+    "the newer version was trained, when it is on this machine).",
+)
+@click.option("--no-git", is_flag=True, help="Do not read commits between the versions.")
+@click.option(
+    "--summary",
+    is_flag=True,
+    help="Start with a summary in plain words (the LLM's when OPENAI_API_KEY or "
+    "OPENAI_BASE_URL is set, else an automatic one).",
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file.")
+def diff(
+    model: str,
+    first: str | None,
+    second: str | None,
+    fmt: str,
+    repo: str | None,
+    no_git: bool,
+    summary: bool,
+    out: Path | None,
+) -> None:
+    """What changed between two versions: V1 V2, V against its parent, or the newest two."""
+    from modeltrail.core.registry.compare import compare, resolve_pair
+
+    registry = open_registry()
+    try:
+        old, new = resolve_pair(registry, model, first, second)
+        result = compare(registry, model, old, new, repo=repo, git=not no_git)
+        said = _summaries(registry, [result])[0] if summary else None
+    finally:
+        registry.close()
+    if fmt == "json":
+        data = result.to_dict()
+        if said is not None:
+            data["summary"] = {"text": said.text, "source": said.source}
+        emit(json.dumps(data, indent=2, ensure_ascii=False) + "\n", out)
+        return
+    from modeltrail.templates.render import render
+
+    text = render(
+        f"diff.{'txt' if fmt == 'text' else fmt}.j2",
+        fmt,
+        diff=result,
+        summary=said.marked if said else None,
+    )
+    emit(text, out, colour=fmt == "text")
+
+
+def _summaries(registry: Registry, diffs: list[Any]) -> list[Any]:
+    """Summaries of `diffs` (LLM when configured, cached; else the template's)."""
+    from modeltrail.bot.assistant.cache import SummaryCache
+    from modeltrail.bot.assistant.llm import llm_from_settings
+    from modeltrail.bot.assistant.summaries import summarize
+
+    llm = llm_from_settings(load_settings())
+    cache = SummaryCache(registry.engine)
+    return [summarize(d, llm=llm, cache=cache) for d in diffs]
+
+
+@app.command()
+@click.argument("model")
+@click.option("--since", metavar="VERSION", help="Only versions newer than this one.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "html", "text"]),
+    default="md",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--git",
+    "with_git",
+    is_flag=True,
+    help="List the commits of each entry (reads the local repository per version).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to a file, e.g. CHANGELOG.md.",
+)
+@click.option("--summary", is_flag=True, help="A plain-words summary for each entry.")
+def changelog(
+    model: str, since: str | None, fmt: str, with_git: bool, out: Path | None, summary: bool
+) -> None:
+    """The model's whole history, newest first, each version against its parent."""
+    from modeltrail.core.registry.compare import changelog as build_changelog
+    from modeltrail.templates.render import render
+
+    registry = open_registry()
+    try:
+        entries = build_changelog(registry, model, since=since, git=with_git)
+        summaries: dict[str, str] = {}
+        if summary:
+            with_diff = [e for e in entries if e.diff is not None]
+            said = _summaries(registry, [e.diff for e in with_diff])
+            summaries = {e.record.version: s.marked for e, s in zip(with_diff, said, strict=True)}
+    finally:
+        registry.close()
+    name = f"changelog.{'txt' if fmt == 'text' else fmt}.j2"
+    emit(render(name, fmt, model=model, entries=entries, summaries=summaries), out)

@@ -1,0 +1,260 @@
+"""`modeltrail serve`: the HTTP endpoint (waitress, a production WSGI server), Socket Mode when
+configured, and the outbox dispatcher — in one process.
+
+Routes: `POST /slack/events` (the Bolt app, HTTP mode), `POST /webhooks/mlflow` (with
+MLFLOW_WEBHOOK_SECRET; see integrations/mlflow_webhook.py), `POST /api/monitoring/MODEL` (with
+MODELTRAIL_API_TOKEN; see monitoring_api.py), `GET /healthz` (database reachable, outbox
+counts). Anything else is 404.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from modeltrail.bot.web.responses import json_response
+from modeltrail.core.config import Settings
+from modeltrail.core.registry.writer import Registry
+
+log = logging.getLogger("modeltrail.serve")
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+@dataclass
+class Router:
+    """A small WSGI dispatcher: exact paths to WSGI apps."""
+
+    registry: Registry
+    routes: dict[str, WsgiApp] = field(default_factory=dict)
+    # Paths under a prefix ("/api/monitoring/" → its app, which reads the rest of the path).
+    prefixes: dict[str, WsgiApp] = field(default_factory=dict)
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            return self.health(start_response)
+        app = self.routes.get(path)
+        if app is None:
+            app = next((a for p, a in self.prefixes.items() if path.startswith(p)), None)
+        if app is None:
+            return json_response(start_response, "404 Not Found", {"error": "not found"})
+        return app(environ, start_response)
+
+    def health(self, start_response: Callable[..., Any]) -> list[bytes]:
+        from modeltrail.core.errors import ModeltrailError
+        from modeltrail.core.lifecycle.outbox import Outbox
+
+        try:
+            counts = Outbox(self.registry.engine).counts()
+        except (ModeltrailError, Exception) as exc:  # the endpoint reports, never raises
+            return json_response(
+                start_response,
+                "503 Service Unavailable",
+                {"status": "unhealthy", "database": f"error: {type(exc).__name__}"},
+            )
+        return json_response(
+            start_response, "200 OK", {"status": "ok", "database": "ok", "outbox": counts}
+        )
+
+
+@dataclass
+class Service:
+    """Everything `serve` runs; `start()` returns once all of it is running."""
+
+    settings: Settings
+    registry: Registry
+    router: Router
+    dispatcher: Any = None
+    socket_handler: Any = None
+    digest_scheduler: Any = None  # digest_jobs.DigestScheduler, when MODELTRAIL_DIGEST_SCHEDULE
+    mlflow_poller: Any = None  # integrations.mlflow_webhook.MlflowPoller, when configured
+    server: Any = None
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    threads: list[threading.Thread] = field(default_factory=list)
+
+    @property
+    def port(self) -> int:
+        return int(self.server.effective_port) if self.server is not None else 0
+
+    def start(self) -> None:
+        from waitress.server import create_server
+
+        if self.dispatcher is not None:
+            _warm_up()
+
+        self.server = create_server(
+            self.router,
+            host=self.settings.http_host,
+            port=self.settings.http_port,
+            threads=8,
+            ident="modeltrail",
+        )
+        web = threading.Thread(target=self.server.run, name="http", daemon=True)
+        web.start()
+        self.threads.append(web)
+        if self.dispatcher is not None:
+            worker = threading.Thread(
+                target=self.dispatcher.run_forever,
+                args=(self.stop_event,),
+                name="slack-dispatcher",
+                daemon=True,
+            )
+            worker.start()
+            self.threads.append(worker)
+        if self.digest_scheduler is not None:
+            digest = threading.Thread(
+                target=self.digest_scheduler.run_forever,
+                args=(self.stop_event,),
+                name="digest-scheduler",
+                daemon=True,
+            )
+            digest.start()
+            self.threads.append(digest)
+        if self.mlflow_poller is not None:
+            poller = threading.Thread(
+                target=self.mlflow_poller.run_forever,
+                args=(self.stop_event,),
+                name="mlflow-poller",
+                daemon=True,
+            )
+            poller.start()
+            self.threads.append(poller)
+        if self.socket_handler is not None:
+            self.socket_handler.connect()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        if self.socket_handler is not None:
+            self.socket_handler.close()
+        if self.server is not None:
+            server = self.server
+            # Close the sockets from inside waitress's own loop: closing them from here
+            # races its select() and kills the loop with EBADF. With nothing left to watch
+            # the loop returns; the trigger pipe is closed last, once nobody can pull it.
+            server.trigger.pull_trigger(lambda: _close_channels(server))
+        for thread in self.threads:
+            thread.join(timeout=5)
+        if self.server is not None:
+            self.server.task_dispatcher.shutdown(timeout=1)
+            self.server.trigger.close()
+
+
+def _warm_up() -> None:
+    """Import and compile now what the first Slack requests would otherwise pay for (the
+    reply modules, the Jinja templates), so early acks are as fast as later ones."""
+    from modeltrail.bot.slack import reports  # noqa: F401
+    from modeltrail.core.lifecycle import rules as lifecycle  # noqa: F401
+    from modeltrail.templates.render import environment
+
+    for fmt, name in (("slack", "slack.j2"), ("text", "headline.txt.j2"), ("text", "_headline.j2")):
+        environment(fmt).get_template(name)
+
+
+def _close_channels(server: Any) -> None:
+    """Runs in waitress's loop thread: stop watching every socket so that the loop ends."""
+    from waitress import wasyncore
+
+    for channel in list(server._map.values()):
+        if channel is server.trigger:
+            channel.del_channel()  # its pipe stays open for pulls already in flight
+        elif channel is server:
+            wasyncore.dispatcher.close(server)  # the listening socket (not the trigger)
+        else:
+            channel.close()
+
+
+def build_service(settings: Settings, registry: Registry) -> Service:
+    router = Router(registry)
+    service = Service(settings, registry, router)
+    if settings.slack_bot_token:
+        from modeltrail.bot.assistant.answers import slack_answerer
+        from modeltrail.bot.assistant.tool_calling import configured_fallback
+        from modeltrail.bot.slack.app import build_app, web_client
+        from modeltrail.bot.slack.dispatcher import SlackDispatcher
+
+        client = web_client(settings)
+        answerer = slack_answerer(registry, settings, llm=configured_fallback(settings))
+        app = build_app(settings, registry, client=client, answer=answerer)
+        if settings.slack_app_token:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            service.socket_handler = SocketModeHandler(app, settings.slack_app_token)
+        else:
+            from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+            router.routes["/slack/events"] = SlackRequestHandler(app, path="/slack/events")
+        service.dispatcher = SlackDispatcher(
+            registry, client, settings, summarize=report_summarizer(settings, registry)
+        )
+    if settings.digest_schedule:
+        from modeltrail.bot.digest_jobs import scheduler_from_settings
+
+        service.digest_scheduler = scheduler_from_settings(settings, registry)
+    if settings.mlflow_webhook_secret or settings.mlflow_poll_seconds:
+        from modeltrail.bot.integrations import mlflow_webhook
+
+        mlflow_webhook.attach(service, settings, registry)
+    if settings.api_token:
+        from modeltrail.bot.web.monitoring_api import PREFIX, MonitoringApi
+
+        router.prefixes[PREFIX] = MonitoringApi(registry, settings.api_token)
+    return service
+
+
+def report_summarizer(settings: Settings, registry: Registry) -> Callable[[Any], str | None]:
+    """Summaries at the top of channel reports: the LLM's when configured (cached), else the
+    automatic one, marked as such."""
+    from modeltrail.bot.assistant.cache import SummaryCache
+    from modeltrail.bot.assistant.llm import llm_from_settings
+    from modeltrail.bot.assistant.summaries import summarize
+
+    llm = llm_from_settings(settings)
+    cache = SummaryCache(registry.engine)
+    return lambda diff: summarize(diff, llm=llm, cache=cache).marked
+
+
+def serve_forever(settings: Settings, registry: Registry, say: Callable[[str], None]) -> None:
+    service = build_service(settings, registry)
+    service.start()
+    mode = "Socket Mode" if service.socket_handler else "HTTP"
+    say(
+        f"modeltrail serving on http://{settings.http_host}:{service.port} "
+        f"(/healthz{', /slack/events' if '/slack/events' in service.router.routes else ''})"
+    )
+    if settings.slack_bot_token:
+        say(
+            f"Slack: {mode}, command {settings.slack_command}, reports to "
+            f"{settings.slack_channel or 'each model’s channel'}"
+        )
+    else:
+        say("Slack: not configured (SLACK_BOT_TOKEN unset); serving /healthz only")
+    if service.digest_scheduler is not None:
+        scheduler = service.digest_scheduler
+        say(
+            f"digest: {scheduler.schedule} {settings.timezone}, next at "
+            f"{scheduler.next_run():%Y-%m-%d %H:%M} UTC, to "
+            f"{', '.join(settings.digest_to) or 'the addresses set per model'}"
+        )
+    if service.router.prefixes:
+        say("monitoring: POST /api/monitoring/MODEL (bearer MODELTRAIL_API_TOKEN)")
+    if "/webhooks/mlflow" in service.router.routes:
+        say("MLflow: webhooks at POST /webhooks/mlflow")
+    if service.mlflow_poller is not None:
+        say(f"MLflow: importing new versions every {settings.mlflow_poll_seconds:g} s")
+    stopped = threading.Event()
+
+    def _stop(signum: int, _frame: Any) -> None:
+        stopped.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    stopped.wait()
+    say("stopping…")
+    service.stop()

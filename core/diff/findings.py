@@ -1,0 +1,269 @@
+"""Findings and the suggested version bump, computed from the diff sections. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from modeltrail.core.diff.types import (
+    SEVERITIES,
+    BumpSuggestion,
+    CodeChange,
+    DataChange,
+    EnvironmentChange,
+    Finding,
+    MetricChange,
+    ParamsDiff,
+)
+from modeltrail.core.records import VersionRecord
+
+FINDING_KINDS: tuple[str, ...] = (
+    "metric_regression",  # critical: a metric got worse beyond its tolerance
+    "silent_data_change",  # warning: same role, same path, new digest
+    "dirty_code",  # warning: a side was trained from uncommitted changes
+    "missing_lineage",  # critical (new side) / warning (old side only)
+    "major_dependency_change",  # warning: a package's major version moved
+    "unexplained_metric_change",  # warning: metrics moved, recipe unchanged
+    "python_change",  # info: the Python version differs
+)
+
+# Tags whose change means the model's inputs or outputs changed shape: a major bump.
+SCHEMA_TAGS: tuple[str, ...] = ("schema.input", "schema.output", "input_schema", "output_schema")
+BREAKING_TAG = "breaking"
+_FALSE_WORDS = ("", "0", "false", "no", "off")
+
+
+def fmt_number(value: float) -> str:
+    return f"{value:.6g}" if abs(value) < 1e6 else f"{value:.0f}"
+
+
+def _fmt_move(change: MetricChange) -> str:
+    assert change.old is not None and change.new is not None and change.delta is not None
+    if change.relative_delta is not None:
+        amount = f"{change.relative_delta * 100:+.1f}%"
+    else:
+        amount = f"{change.delta:+.6g}"
+    return f"{fmt_number(change.old)} → {fmt_number(change.new)} ({amount})"
+
+
+def _regressions(metrics: Sequence[MetricChange]) -> list[Finding]:
+    findings = []
+    for m in metrics:
+        if m.verdict != "regressed":
+            continue
+        verb = "rose" if (m.delta or 0) > 0 else "fell"
+        findings.append(
+            Finding(
+                "metric_regression",
+                "critical",
+                f"{m.name} {verb} {_fmt_move(m)}, beyond tolerance {fmt_number(m.tolerance)}",
+            )
+        )
+    return findings
+
+
+def _silent_data_changes(data: Sequence[DataChange]) -> list[Finding]:
+    findings = []
+    for d in data:
+        if (
+            d.status != "changed"
+            or d.old_path != d.new_path
+            or not d.old_digest
+            or not d.new_digest
+            or d.old_digest == d.new_digest
+        ):
+            continue
+        details = []
+        if d.manifest_compared:
+            for label, count in (
+                ("added", d.files_added_count),
+                ("removed", d.files_removed_count),
+                ("modified", d.files_modified_count),
+            ):
+                if count:
+                    details.append(f"{count} file{'s' if count != 1 else ''} {label}")
+        if d.size_delta:
+            details.append(f"size {d.size_delta:+,} bytes")
+        detail = f"; {', '.join(details)}" if details else ""
+        findings.append(
+            Finding(
+                "silent_data_change",
+                "warning",
+                f"data '{d.role}' at {d.new_path} has new contents under the same path "
+                f"(digest {d.old_digest[:12]} → {d.new_digest[:12]}{detail})",
+            )
+        )
+    return findings
+
+
+def _dirty(record: VersionRecord) -> Finding | None:
+    code = record.code
+    if code is None or not code.dirty:
+        return None
+    files = code.dirty_files
+    shown = ", ".join(files[:3]) + (", …" if len(files) > 3 else "")
+    detail = f" ({len(files)} file{'s' if len(files) != 1 else ''}: {shown})" if files else ""
+    return Finding(
+        "dirty_code",
+        "warning",
+        f"{record.version} was trained from uncommitted changes{detail}",
+    )
+
+
+def missing_lineage(record: VersionRecord) -> list[str]:
+    """The lineage pieces a version lacks: data digests, a git commit, an environment."""
+    missing = []
+    if not record.data:
+        missing.append("no data recorded")
+    else:
+        roles = sorted({s.role for s in record.data if not (s.digest or s.dvc_md5)})
+        if roles:
+            missing.append("no data digest for " + ", ".join(f"'{r}'" for r in roles))
+    if record.code is None or not record.code.commit:
+        missing.append("no git commit")
+    if record.environment is None:
+        missing.append("no environment")
+    return missing
+
+
+def _lineage(old: VersionRecord, new: VersionRecord) -> list[Finding]:
+    findings = []
+    new_missing = missing_lineage(new)
+    old_only = [piece for piece in missing_lineage(old) if piece not in new_missing]
+    if new_missing:
+        findings.append(
+            Finding(
+                "missing_lineage",
+                "critical",
+                f"{new.version} cannot be reproduced: {'; '.join(new_missing)}",
+            )
+        )
+    if old_only:
+        findings.append(
+            Finding(
+                "missing_lineage",
+                "warning",
+                f"{old.version} (the version compared against) has {'; '.join(old_only)}",
+            )
+        )
+    return findings
+
+
+def _environment(env: EnvironmentChange) -> list[Finding]:
+    findings = []
+    if env.python_old and env.python_new and env.python_changed:
+        findings.append(
+            Finding("python_change", "info", f"Python {env.python_old} → {env.python_new}")
+        )
+    for p in env.major_changes:
+        direction = "upgrade" if p in env.packages_upgraded else "downgrade"
+        findings.append(
+            Finding(
+                "major_dependency_change",
+                "warning",
+                f"{p.name} {p.old} → {p.new} (major version {direction})",
+            )
+        )
+    return findings
+
+
+def _unexplained(
+    params: ParamsDiff,
+    metrics: Sequence[MetricChange],
+    data: Sequence[DataChange],
+    code: CodeChange,
+    env: EnvironmentChange,
+) -> list[Finding]:
+    moved = [m for m in metrics if m.moved]
+    if not moved or params.has_changes or code.status != "unchanged":
+        return []
+    if env.status != "unchanged" or any(d.status != "unchanged" for d in data):
+        return []
+    listed = ", ".join(f"{m.name} {_fmt_move(m)}" for m in moved[:3])
+    more = f" and {len(moved) - 3} more" if len(moved) > 3 else ""
+    return [
+        Finding(
+            "unexplained_metric_change",
+            "warning",
+            f"{listed}{more} beyond tolerance while params, data, code and environment are "
+            "unchanged: training may be nondeterministic",
+        )
+    ]
+
+
+def find(
+    old: VersionRecord,
+    new: VersionRecord,
+    params: ParamsDiff,
+    metrics: Sequence[MetricChange],
+    data: Sequence[DataChange],
+    code: CodeChange,
+    env: EnvironmentChange,
+) -> tuple[Finding, ...]:
+    """Every finding, most severe first (stable within a severity)."""
+    findings: list[Finding] = []
+    findings += _regressions(metrics)
+    findings += _silent_data_changes(data)
+    findings += [f for f in (_dirty(old), _dirty(new)) if f is not None]
+    findings += _lineage(old, new)
+    findings += _environment(env)
+    findings += _unexplained(params, metrics, data, code, env)
+    findings.sort(key=lambda f: SEVERITIES.index(f.severity))
+    return tuple(findings)
+
+
+def _is_set(tags: Mapping[str, str], name: str) -> bool:
+    value = tags.get(name)
+    return value is not None and value.strip().lower() not in _FALSE_WORDS
+
+
+def suggest_bump(
+    old: VersionRecord,
+    new: VersionRecord,
+    params: ParamsDiff,
+    data: Sequence[DataChange],
+    code: CodeChange,
+    env: EnvironmentChange,
+) -> BumpSuggestion:
+    """major: a schema tag changed (set on both sides, different values) or the new version is
+    tagged `breaking`; minor: params or code changed; patch: anything else."""
+    schema = [
+        f"{tag} changed ({old.tags[tag]} → {new.tags[tag]})"
+        for tag in SCHEMA_TAGS
+        if tag in old.tags and tag in new.tags and old.tags[tag] != new.tags[tag]
+    ]
+    if _is_set(new.tags, BREAKING_TAG):
+        value = new.tags[BREAKING_TAG].strip()
+        flagged = "flagged as a breaking change"
+        if value.lower() not in ("1", "true", "yes", "on"):
+            flagged += f": {value}"
+        schema.append(flagged)
+    if schema:
+        return BumpSuggestion("major", "; ".join(schema))
+    recipe = []
+    if params.has_changes:
+        counts = [
+            f"{len(group)} {label}"
+            for label, group in (
+                ("changed", params.changed),
+                ("added", params.added),
+                ("removed", params.removed),
+            )
+            if group
+        ]
+        recipe.append(f"params changed ({', '.join(counts)})")
+    if code.status != "unchanged":
+        if code.old_commit and code.new_commit and code.commit_changed:
+            recipe.append(f"code changed ({code.old_commit[:7]} → {code.new_commit[:7]})")
+        else:
+            recipe.append("code changed")
+    if recipe:
+        return BumpSuggestion("minor", "; ".join(recipe))
+    data_changed = any(d.status != "unchanged" for d in data)
+    env_changed = env.status != "unchanged"
+    if data_changed and env_changed:
+        return BumpSuggestion("patch", "data and environment changed, recipe unchanged")
+    if data_changed:
+        return BumpSuggestion("patch", "data-only retrain")
+    if env_changed:
+        return BumpSuggestion("patch", "environment-only change")
+    return BumpSuggestion("patch", "no recipe change")

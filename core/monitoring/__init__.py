@@ -1,0 +1,25 @@
+"""Production monitoring: training-data profiles (`profiles`), drift and decay judgements
+(`drift`), and the observations, alerts and status per version (`status`)."""
+
+from typing import Any
+
+_PUBLIC = {
+    "report_metrics": "status",
+    "report_batch": "status",
+    "monitoring_status": "status",
+    "ModelStatus": "status",
+    "profile_columns": "profiles",
+    "Profile": "profiles",
+    "batch_drift": "drift",
+    "psi": "drift",
+    "DriftThresholds": "drift",
+}
+__all__ = sorted(_PUBLIC)
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use, so reading one submodule never pays for its siblings.
+    if name in _PUBLIC:
+        from importlib import import_module
+
+        return getattr(import_module(f"{__name__}.{_PUBLIC[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

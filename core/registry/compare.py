@@ -1,0 +1,116 @@
+"""Which versions to compare, and the I/O around the pure diff: loading and git history.
+
+`diff_versions` never touches the database or git; this module is the thin shell that feeds
+it: it resolves "V against its parent" and "the newest against the one before", loads the
+records, and reads the commits between them when a checkout of the repository is at hand.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from modeltrail.core.diff.engine import VersionDiff, diff_versions
+from modeltrail.core.errors import UsageError, VersionNotFoundError
+from modeltrail.core.records import CodeHistory, VersionRecord
+from modeltrail.core.registry.writer import Registry
+from modeltrail.core.versioning import SemVer
+
+
+def code_history_for(
+    old: VersionRecord, new: VersionRecord, *, repo: str | None = None, limit: int = 50
+) -> CodeHistory | None:
+    """The commits between the two versions, read from `repo` or from where `new` was trained.
+
+    None when either side has no commit, the commits are the same, or no checkout is here.
+    """
+    if old.code is None or new.code is None or old.code.commit == new.code.commit:
+        return None
+    root = repo or new.code.repo_root or old.code.repo_root
+    if not root or not os.path.isdir(root):
+        return None
+    from modeltrail.core.capture.git import code_history
+
+    return code_history(root, old.code.commit, new.code.commit, limit=limit)
+
+
+def resolve_pair(
+    registry: Registry, model: str, first: str | None = None, second: str | None = None
+) -> tuple[str, str]:
+    """(old, new) version numbers for `diff MODEL [V1 [V2]]`.
+
+    Two versions: as given. One: it against its parent. None: the newest against the
+    version before it.
+    """
+    if first is not None and second is not None:
+        return str(SemVer.parse(first)), str(SemVer.parse(second))
+    if first is not None:
+        record = registry.load(model, first)
+        if record.parent is None:
+            raise UsageError(
+                f"{model} {record.version} has no parent to compare with",
+                hint=f"name the other version: modeltrail diff {model} OTHER {record.version}",
+            )
+        return record.parent, record.version
+    newest = registry.list_versions(model, limit=2)
+    if len(newest) < 2:
+        raise UsageError(
+            f"{model} has {len(newest)} version{'s' if len(newest) != 1 else ''}; a diff needs two",
+        )
+    return newest[1].version, newest[0].version
+
+
+def compare(
+    registry: Registry,
+    model: str,
+    old_version: str,
+    new_version: str,
+    *,
+    repo: str | None = None,
+    git: bool = True,
+) -> VersionDiff:
+    records = {r.version: r for r in registry.load_many(model, [old_version, new_version])}
+    old_key, new_key = str(SemVer.parse(old_version)), str(SemVer.parse(new_version))
+    for key in (old_key, new_key):
+        if key not in records:
+            raise VersionNotFoundError(model, key)
+    old, new = records[old_key], records[new_key]
+    history = code_history_for(old, new, repo=repo) if git else None
+    return diff_versions(old, new, history)
+
+
+@dataclass(frozen=True)
+class ChangelogEntry:
+    record: VersionRecord
+    diff: VersionDiff | None  # None for a version without a parent
+
+
+def changelog(
+    registry: Registry,
+    model: str,
+    *,
+    since: str | None = None,
+    repo: str | None = None,
+    git: bool = False,
+) -> list[ChangelogEntry]:
+    """Every version newest first, each with its diff against its parent.
+
+    `since` keeps the versions newer than it. Reading git for each entry costs a process
+    per version, so it is off unless asked for.
+    """
+    records = registry.load_many(model)
+    by_version = {r.version: r for r in records}
+    floor = SemVer.parse(since) if since is not None else None
+    if floor is not None and str(floor) not in by_version:
+        raise VersionNotFoundError(model, str(floor))
+    entries = []
+    for record in records:
+        if floor is not None and SemVer.parse(record.version) <= floor:
+            continue
+        parent = by_version.get(record.parent) if record.parent else None
+        diff = None
+        if parent is not None:
+            history = code_history_for(parent, record, repo=repo) if git else None
+            diff = diff_versions(parent, record, history)
+        entries.append(ChangelogEntry(record, diff))
+    return entries

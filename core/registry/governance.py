@@ -1,0 +1,521 @@
+"""The registry's governance writes: stages, promotion gates, golden, tags, notes, settings.
+
+A mixin of `Registry` (kept apart so each module stays readable). Every method here plans
+with the pure rules of `lifecycle.py`, then applies the plan in one write transaction that
+also appends the audit events and the outbox rows announcing it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from modeltrail.core.errors import ModeltrailError, UsageError, VersionNotFoundError
+from modeltrail.core.lifecycle.outbox import enqueue
+from modeltrail.core.lifecycle.rules import (
+    GateDecision,
+    GateRules,
+    LifecycleError,
+    ModelState,
+    Plan,
+    StageChange,
+    VersionState,
+    judge_promotion,
+    plan_retention,
+    plan_retire,
+    plan_rollback,
+    plan_stage,
+)
+from modeltrail.core.store import schema
+from modeltrail.core.versioning import SemVer
+
+if TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import Callable, Sequence
+    from contextlib import AbstractContextManager
+
+    from modeltrail.core.records import VersionRecord, VersionSummary
+
+TOPICS = {
+    "promote": "version.promoted",
+    "stage": "version.staged",
+    "rollback": "version.rolled_back",
+    "retire": "version.retired",
+    "retention": "version.archived",
+}
+GATE_SETTING = "gate"
+
+
+class PromotionBlocked(ModeltrailError):
+    """A promotion gate refused the move; `decision.blocking` says why."""
+
+    def __init__(self, model: str, decision: GateDecision) -> None:
+        against = f" against production {decision.baseline}" if decision.baseline else ""
+        reasons = "; ".join(f"{f.kind}: {f.message}" for f in decision.blocking)
+        super().__init__(
+            f"promotion of {model} {decision.candidate} blocked{against}: {reasons}",
+            hint="fix the cause, or override with --force --reason TEXT (the override is audited)",
+        )
+        self.model = model
+        self.decision = decision
+
+
+@dataclass(frozen=True)
+class MoveResult:
+    plan: Plan
+    decision: GateDecision | None = None
+    forced: bool = False
+
+
+class GovernanceMixin:
+    if TYPE_CHECKING:
+        # What the host class (`Registry`, registry/writer.py) provides: declared here so this
+        # module never imports the writer back.
+        _clock: Callable[[], dt.datetime]
+
+        def _write(self) -> AbstractContextManager[Connection]: ...
+        def _read(self) -> AbstractContextManager[Connection]: ...
+        def _model_id(self, conn: Connection, model: str, *, lock: bool = False) -> int: ...
+        def _version_id(self, conn: Connection, model_id: int, version: SemVer) -> int | None: ...
+        def latest_version(self, model: str) -> str: ...
+        def list_versions(
+            self, model: str, *, limit: int | None = None
+        ) -> list[VersionSummary]: ...
+        def load_many(
+            self, model: str, versions: Sequence[str] | None = None, *, history: bool = False
+        ) -> list[VersionRecord]: ...
+        def _append_audit(
+            self,
+            conn: Connection,
+            *,
+            now: dt.datetime,
+            actor: str,
+            action: str,
+            model: str | None,
+            version: str | None,
+            before: Mapping[str, Any] | None,
+            after: Mapping[str, Any] | None,
+            reason: str | None,
+        ) -> int: ...
+
+    # -- reading the lifecycle state ---------------------------------------------------
+
+    def model_state(self, model: str) -> ModelState:
+        with self._read() as conn:
+            model_id = self._model_id(conn, model)
+            return self._state(conn, model, model_id)
+
+    def _state(self, conn: Connection, model: str, model_id: int) -> ModelState:
+        v, sc = schema.versions, schema.stage_changes
+        versions = tuple(
+            VersionState(version, stage)
+            for version, stage in conn.execute(
+                select(v.c.version, v.c.stage).where(v.c.model_id == model_id)
+            )
+        )
+        golden_id = conn.execute(
+            select(schema.models.c.golden_version_id).where(schema.models.c.id == model_id)
+        ).scalar()
+        golden = None
+        if golden_id is not None:
+            golden = conn.execute(select(v.c.version).where(v.c.id == golden_id)).scalar()
+        changes = tuple(
+            StageChange(
+                r.version, r.from_stage, r.to_stage, r.created_at, r.actor, r.reason, r.action
+            )
+            for r in conn.execute(
+                select(
+                    v.c.version,
+                    sc.c.from_stage,
+                    sc.c.to_stage,
+                    sc.c.created_at,
+                    sc.c.actor,
+                    sc.c.reason,
+                    sc.c.action,
+                )
+                .join(v, v.c.id == sc.c.version_id)
+                .where(sc.c.model_id == model_id)
+                .order_by(sc.c.id)
+            )
+        )
+        return ModelState(model, versions, golden, changes)
+
+    def stage_version(self, model: str, stage: str) -> str | None:
+        """The version in `stage` ("production", "staging" → newest) or the golden one."""
+        state = self.model_state(model)
+        if stage == "golden":
+            return state.golden
+        found = state.in_stage(stage)
+        if not found:
+            return None
+        return max(found, key=SemVer.parse)
+
+    def resolve_version(self, model: str, ref: str) -> str:
+        """A version number from `2.1.5`, `v2.1.5`, or a name: latest, production, staging,
+        golden, previous (the version before the latest)."""
+        name = ref.strip().lower()
+        if name in ("latest", "newest"):
+            return self.latest_version(model)
+        if name == "previous":
+            versions = self.list_versions(model, limit=2)
+            if len(versions) < 2:
+                raise UsageError(f"{model} has no version before its latest")
+            return versions[1].version
+        if name in ("production", "staging", "golden"):
+            found = self.stage_version(model, name)
+            if found is None:
+                raise LifecycleError(f"{model} has no {name} version")
+            return found
+        return str(SemVer.parse(ref))
+
+    # -- gate rules and settings ---------------------------------------------------------
+
+    def gate_rules(self, model: str) -> GateRules:
+        return GateRules.from_dict(self.model_setting(model, GATE_SETTING))
+
+    def set_gate_rules(
+        self, model: str, rules: GateRules, *, actor: str, reason: str | None = None
+    ) -> GateRules:
+        self.set_model_setting(model, GATE_SETTING, rules.to_dict(), actor=actor, reason=reason)
+        return rules
+
+    def model_setting(self, model: str, key: str) -> Any:
+        ms = schema.model_settings
+        with self._read() as conn:
+            model_id = self._model_id(conn, model)
+            value = conn.execute(
+                select(ms.c.value).where(ms.c.model_id == model_id, ms.c.key == key)
+            ).scalar()
+        return None if value is None else json.loads(value)
+
+    def set_model_setting(
+        self, model: str, key: str, value: Any, *, actor: str, reason: str | None = None
+    ) -> None:
+        ms = schema.model_settings
+        now = self._clock()
+        encoded = json.dumps(value, sort_keys=True)
+        with self._write() as conn:
+            model_id = self._model_id(conn, model, lock=True)
+            before = _put(conn, ms, {"model_id": model_id, "key": key}, encoded)
+            self._append_audit(
+                conn,
+                now=now,
+                actor=actor,
+                action="setting",
+                model=model,
+                version=None,
+                before=None if before is None else {key: json.loads(before)},
+                after={key: value},
+                reason=reason,
+            )
+
+    # -- stage moves -----------------------------------------------------------------------
+
+    def promote(
+        self,
+        model: str,
+        version: str,
+        *,
+        to: str = "production",
+        actor: str,
+        reason: str | None = None,
+        force: bool = False,
+    ) -> MoveResult:
+        """Move a version to production (default) or staging.
+
+        Promotion to production diffs the candidate against the current production and
+        refuses on blocking findings (`PromotionBlocked`) unless `force` — which needs a
+        reason and is recorded with the findings it overrode.
+        """
+        version = str(SemVer.parse(version))
+        if force and not (reason and reason.strip()):
+            raise UsageError("--force needs --reason: say why the gate is overridden")
+        state = self.model_state(model)
+        plan = plan_stage(state, version, to, reason)
+        decision = None
+        if to == "production":
+            decision = self.judge(model, version, baseline=state.production)
+            if not decision.allowed and not force:
+                raise PromotionBlocked(model, decision)
+        forced = bool(force and decision is not None and not decision.allowed)
+        self._apply(plan, actor=actor, expected=state, decision=decision, forced=forced)
+        return MoveResult(plan, decision, forced)
+
+    def judge(self, model: str, candidate: str, *, baseline: str | None) -> GateDecision:
+        """The gate's verdict on `candidate` against `baseline` (itself when None)."""
+        from modeltrail.core.diff.engine import diff_versions
+
+        wanted = [candidate] if baseline is None else [candidate, baseline]
+        records = {r.version: r for r in self.load_many(model, wanted)}
+        if candidate not in records:
+            raise VersionNotFoundError(model, candidate)
+        new = records[candidate]
+        old = records.get(baseline, new) if baseline else new
+        return judge_promotion(candidate, diff_versions(old, new), self.gate_rules(model))
+
+    def rollback(self, model: str, *, actor: str, reason: str) -> MoveResult:
+        state = self.model_state(model)
+        plan = plan_rollback(state, reason)
+        self._apply(plan, actor=actor, expected=state)
+        return MoveResult(plan)
+
+    def retire(self, model: str, version: str, *, actor: str, reason: str) -> MoveResult:
+        version = str(SemVer.parse(version))
+        state = self.model_state(model)
+        plan = plan_retire(state, version, reason)
+        self._apply(plan, actor=actor, expected=state)
+        return MoveResult(plan)
+
+    def plan_retention(self, model: str, keep: int = 3) -> Plan:
+        return plan_retention(self.model_state(model), keep)
+
+    def apply_retention(self, model: str, *, keep: int = 3, actor: str) -> MoveResult:
+        state = self.model_state(model)
+        plan = plan_retention(state, keep)
+        if not plan.is_empty:
+            self._apply(plan, actor=actor, expected=state)
+        return MoveResult(plan)
+
+    def set_golden(
+        self, model: str, version: str, *, actor: str, reason: str | None = None
+    ) -> str | None:
+        """Mark the stable baseline; returns the previous golden version, if any."""
+        version = str(SemVer.parse(version))
+        now = self._clock()
+        with self._write() as conn:
+            model_id = self._model_id(conn, model, lock=True)
+            version_id = self._version_id(conn, model_id, SemVer.parse(version))
+            if version_id is None:
+                raise VersionNotFoundError(model, version)
+            previous = self._state(conn, model, model_id).golden
+            if previous == version:
+                raise LifecycleError(f"{model} {version} is already the golden version")
+            conn.execute(
+                update(schema.models)
+                .where(schema.models.c.id == model_id)
+                .values(golden_version_id=version_id, updated_at=now)
+            )
+            seq = self._append_audit(
+                conn,
+                now=now,
+                actor=actor,
+                action="golden",
+                model=model,
+                version=version,
+                before={"golden": previous},
+                after={"golden": version},
+                reason=reason,
+            )
+            enqueue(
+                conn,
+                topic="version.golden",
+                model=model,
+                version=version,
+                payload={
+                    "model": model,
+                    "version": version,
+                    "previous": previous,
+                    "actor": actor,
+                    "reason": reason,
+                },
+                key=f"audit:{seq}",
+                now=now,
+            )
+        return previous
+
+    def _apply(
+        self,
+        plan: Plan,
+        *,
+        actor: str,
+        expected: ModelState,
+        decision: GateDecision | None = None,
+        forced: bool = False,
+    ) -> None:
+        """Apply `plan` in one transaction, refusing if the stages moved since planning."""
+        if plan.is_empty:
+            return
+        now = self._clock()
+        v, sc = schema.versions, schema.stage_changes
+        with self._write() as conn:
+            model_id = self._model_id(conn, plan.model, lock=True)
+            fresh = self._state(conn, plan.model, model_id)
+            current = {s.version: s.stage for s in fresh.versions}
+            # Any stage move (or golden change) since planning can invalidate the plan, not
+            # only moves of the versions it touches: a production promoted meanwhile would
+            # otherwise leave two. Versions registered meanwhile (stage none) do not matter.
+            moved = [s.version for s in expected.versions if current.get(s.version) != s.stage]
+            if moved or fresh.golden != expected.golden:
+                what = f"{moved[0]} changed stage" if moved else "the golden version changed"
+                raise LifecycleError(
+                    f"{plan.model}: {what} while this was being decided; run the command again",
+                )
+            last_seq = 0
+            for move in plan.moves:
+                version_id = self._version_id(conn, model_id, SemVer.parse(move.version))
+                conn.execute(update(v).where(v.c.id == version_id).values(stage=move.to_stage))
+                conn.execute(
+                    insert(sc),
+                    {
+                        "model_id": model_id,
+                        "version_id": version_id,
+                        "from_stage": move.from_stage,
+                        "to_stage": move.to_stage,
+                        "created_at": now,
+                        "actor": actor,
+                        "reason": move.reason,
+                        "action": plan.action,
+                    },
+                )
+                after: dict[str, Any] = {"stage": move.to_stage}
+                if forced and move is plan.moves[-1] and decision is not None:
+                    after["forced"] = True
+                    after["overridden"] = [
+                        {"kind": f.kind, "severity": f.severity, "message": f.message}
+                        for f in decision.blocking
+                    ]
+                last_seq = self._append_audit(
+                    conn,
+                    now=now,
+                    actor=actor,
+                    action=plan.action,
+                    model=plan.model,
+                    version=move.version,
+                    before={"stage": move.from_stage},
+                    after=after,
+                    reason=move.reason,
+                )
+            conn.execute(
+                update(schema.models).where(schema.models.c.id == model_id).values(updated_at=now)
+            )
+            main = plan.moves[-1]
+            enqueue(
+                conn,
+                topic=TOPICS[plan.action],
+                model=plan.model,
+                version=main.version,
+                payload=_payload(plan, actor, expected, decision, forced),
+                key=f"audit:{last_seq}",
+                now=now,
+            )
+
+    # -- tags and notes (the mutable part of a version) -----------------------------------
+
+    def set_tag(
+        self, model: str, version: str, key: str, value: str, *, actor: str
+    ) -> None:
+        if not key:
+            raise UsageError("a tag needs a name")
+        t = schema.tags
+        now = self._clock()
+        with self._write() as conn:
+            version_id = self._require_version(conn, model, version)
+            old = _put(conn, t, {"version_id": version_id, "key": key}, value)
+            self._append_audit(
+                conn,
+                now=now,
+                actor=actor,
+                action="tag",
+                model=model,
+                version=str(SemVer.parse(version)),
+                before=None if old is None else {key: old},
+                after={key: value},
+                reason=None,
+            )
+
+    def remove_tag(self, model: str, version: str, key: str, *, actor: str) -> None:
+        t = schema.tags
+        now = self._clock()
+        with self._write() as conn:
+            version_id = self._require_version(conn, model, version)
+            old = conn.execute(
+                select(t.c.value).where(t.c.version_id == version_id, t.c.key == key)
+            ).scalar()
+            if old is None:
+                raise UsageError(f"{model} {version} has no tag {key!r}")
+            conn.execute(delete(t).where(t.c.version_id == version_id, t.c.key == key))
+            self._append_audit(
+                conn,
+                now=now,
+                actor=actor,
+                action="untag",
+                model=model,
+                version=str(SemVer.parse(version)),
+                before={key: old},
+                after=None,
+                reason=None,
+            )
+
+    def add_note(self, model: str, version: str, text: str, *, actor: str) -> None:
+        if not text or not text.strip():
+            raise UsageError("a note needs text")
+        now = self._clock()
+        with self._write() as conn:
+            version_id = self._require_version(conn, model, version)
+            conn.execute(
+                insert(schema.notes),
+                {"version_id": version_id, "text": text, "actor": actor, "created_at": now},
+            )
+            self._append_audit(
+                conn,
+                now=now,
+                actor=actor,
+                action="note",
+                model=model,
+                version=str(SemVer.parse(version)),
+                before=None,
+                after={"note": text},
+                reason=None,
+            )
+
+    def _require_version(self, conn: Connection, model: str, version: str) -> int:
+        model_id = self._model_id(conn, model, lock=True)
+        version_id = self._version_id(conn, model_id, SemVer.parse(version))
+        if version_id is None:
+            raise VersionNotFoundError(model, str(SemVer.parse(version)))
+        return version_id
+
+
+def _put(conn: Connection, table: Any, keys: Mapping[str, Any], value: str) -> str | None:
+    """Set `value` on the row of `table` with `keys` (insert or update); return the old value."""
+    where = [table.c[name] == wanted for name, wanted in keys.items()]
+    old = conn.execute(select(table.c.value).where(*where)).scalar()
+    if old is None:
+        conn.execute(insert(table), {**keys, "value": value})
+    else:
+        conn.execute(update(table).where(*where).values(value=value))
+    return old
+
+
+def _payload(
+    plan: Plan,
+    actor: str,
+    state: ModelState,
+    decision: GateDecision | None,
+    forced: bool,
+) -> Mapping[str, Any]:
+    main = plan.moves[-1]
+    return {
+        "model": plan.model,
+        "action": plan.action,
+        "version": main.version,
+        "to_stage": main.to_stage,
+        "from_stage": main.from_stage,
+        "reason": main.reason,
+        "actor": actor,
+        "previous_production": state.production,
+        "golden": state.golden,
+        "moves": [
+            {"version": m.version, "from": m.from_stage, "to": m.to_stage, "reason": m.reason}
+            for m in plan.moves
+        ],
+        "forced": forced,
+        "overridden": [
+            {"kind": f.kind, "severity": f.severity, "message": f.message}
+            for f in (decision.blocking if decision and forced else ())
+        ],
+    }

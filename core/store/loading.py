@@ -1,0 +1,236 @@
+"""Reading versions into records: a fixed number of plain SQL queries however many versions.
+
+This is the hottest read path (`show`, every diff, changelogs, the bot), so it talks to the
+driver directly (`exec_driver_sql`) instead of building SQLAlchemy statements and result
+rows: for a 200-param version that is several times faster. Param values are stored as JSON
+text; they are decoded in one `json.loads` per version by joining the stored texts into one
+JSON object. Environments are content-addressed (the fingerprint is the key), so a decoded
+one can be cached for the life of the registry object.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator, MutableMapping, Sequence
+from typing import Any
+
+from modeltrail.core.metrics import default_metric_spec
+from modeltrail.core.records import (
+    Artifact,
+    CodeState,
+    DataSnapshot,
+    Environment,
+    ManifestEntry,
+    Metric,
+    MetricPoint,
+    MetricSpec,
+    Note,
+    VersionRecord,
+)
+from modeltrail.core.store.reads import DriverConnection
+from modeltrail.core.store.reads import mark as _mark
+from modeltrail.core.store.reads import utc as _utc
+
+CHUNK = 500
+_VERSION_COLUMNS = (
+    "v.id, v.version, v.major, v.minor, v.patch, v.created_at, v.actor, v.description, v.stage, "
+    "p.version, v.code_repo_root, v.code_commit, v.code_branch, v.code_remote_url, v.code_dirty, "
+    "v.code_dirty_files, v.code_diff_digest, v.environment_fingerprint"
+)
+
+
+def load_records(
+    conn: DriverConnection,
+    model: str,
+    model_id: int,
+    versions: Sequence[str] | None,
+    *,
+    history: bool,
+    environments: MutableMapping[str, Environment],
+) -> list[VersionRecord]:
+    """Records for `versions` of the model (all when None), newest first; unknown versions
+    are left out."""
+    mark = _mark(conn)
+    base = (
+        f"SELECT {_VERSION_COLUMNS} FROM versions v LEFT JOIN versions p ON p.id = v.parent_id "
+        f"WHERE v.model_id = {mark}"
+    )
+    rows: list[tuple[Any, ...]] = []
+    if versions is None:
+        rows = list(conn.exec_driver_sql(base, (model_id,)))
+    else:
+        for chunk in _chunks(list(versions)):
+            sql = f"{base} AND v.version IN ({_marks(mark, len(chunk))})"
+            rows.extend(conn.exec_driver_sql(sql, (model_id, *chunk)))
+    rows.sort(key=lambda r: (r[2], r[3], r[4]), reverse=True)
+    ids = [r[0] for r in rows]
+
+    param_parts: dict[int, list[str]] = {i: [] for i in ids}
+    metrics: dict[int, dict[str, Metric]] = {i: {} for i in ids}
+    data: dict[int, list[DataSnapshot]] = {i: [] for i in ids}
+    artifacts: dict[int, list[Artifact]] = {i: [] for i in ids}
+    tags: dict[int, dict[str, str]] = {i: {} for i in ids}
+    notes: dict[int, list[Note]] = {i: [] for i in ids}
+    histories: dict[tuple[int, str], list[MetricPoint]] = {}
+    dumps = json.dumps
+    for chunk in _chunks(ids):
+        where = f"version_id IN ({_marks(mark, len(chunk))})"
+        for vid, key, value in conn.exec_driver_sql(
+            f"SELECT version_id, key, value FROM params WHERE {where} ORDER BY version_id, key",
+            tuple(chunk),
+        ):
+            param_parts[vid].append(f"{dumps(key)}:{value}")
+        if history:
+            for vid, name, step, value, stamp in conn.exec_driver_sql(
+                "SELECT version_id, name, step, value, timestamp FROM metric_points "
+                f"WHERE {where} ORDER BY version_id, name, seq",
+                tuple(chunk),
+            ):
+                histories.setdefault((vid, name), []).append(
+                    MetricPoint(step, value, _from_epoch(stamp))
+                )
+        for vid, name, value, step, stamp, count in conn.exec_driver_sql(
+            "SELECT version_id, name, value, step, timestamp, history_count FROM metrics "
+            f"WHERE {where} ORDER BY version_id, name",
+            tuple(chunk),
+        ):
+            metrics[vid][name] = Metric(
+                name=name,
+                value=value,
+                step=step,
+                timestamp=_from_epoch(stamp),
+                history_count=count,
+                history=tuple(histories.get((vid, name), ())) if history else None,
+            )
+        for row in conn.exec_driver_sql(
+            "SELECT version_id, role, path, kind, digest, size, file_count, manifest, dvc_md5, "
+            f"dvc_source FROM data_snapshots WHERE {where} ORDER BY version_id, position",
+            tuple(chunk),
+        ):
+            data[row[0]].append(_snapshot(row))
+        for vid, name, uri, digest, size in conn.exec_driver_sql(
+            "SELECT version_id, name, uri, digest, size FROM artifacts "
+            f"WHERE {where} ORDER BY version_id, position",
+            tuple(chunk),
+        ):
+            artifacts[vid].append(Artifact(name=name, uri=uri, digest=digest, size=size))
+        for vid, key, value in conn.exec_driver_sql(
+            f"SELECT version_id, key, value FROM tags WHERE {where} ORDER BY version_id, key",
+            tuple(chunk),
+        ):
+            tags[vid][key] = value
+        for vid, text, actor, created in conn.exec_driver_sql(
+            f"SELECT version_id, text, actor, created_at FROM notes WHERE {where} ORDER BY id",
+            tuple(chunk),
+        ):
+            notes[vid].append(Note(text=text, actor=actor, created_at=_utc(created)))
+
+    wanted_envs = {r[17] for r in rows if r[17] and r[17] not in environments}
+    if wanted_envs:
+        environments.update(_environments(conn, mark, sorted(wanted_envs)))
+    names = sorted({name for per_version in metrics.values() for name in per_version})
+    specs = _metric_specs(conn, mark, model_id, names)
+
+    records = []
+    for row in rows:
+        vid = row[0]
+        code = None
+        if row[11]:
+            code = CodeState(
+                repo_root=row[10] or "",
+                commit=row[11],
+                branch=row[12],
+                remote_url=row[13],
+                dirty=bool(row[14]),
+                dirty_files=tuple(json.loads(row[15] or "[]")),
+                diff_digest=row[16],
+            )
+        parts = param_parts[vid]
+        records.append(
+            VersionRecord(
+                model=model,
+                version=row[1],
+                created_at=_utc(row[5]),
+                actor=row[6],
+                description=row[7],
+                stage=row[8],
+                parent=row[9],
+                params=json.loads("{" + ",".join(parts) + "}") if parts else {},
+                metrics=metrics[vid],
+                data=tuple(data[vid]),
+                code=code,
+                environment=environments.get(row[17]) if row[17] else None,
+                artifacts=tuple(artifacts[vid]),
+                tags=tags[vid],
+                notes=tuple(notes[vid]),
+                metric_specs={k: specs[k] for k in metrics[vid]},
+            )
+        )
+    return records
+
+
+def _metric_specs(
+    conn: DriverConnection, mark: str, model_id: int, names: Sequence[str]
+) -> dict[str, MetricSpec]:
+    specs = {name: default_metric_spec(name) for name in names}
+    for name, goal, tolerance in conn.exec_driver_sql(
+        f"SELECT name, goal, tolerance FROM metric_goals WHERE model_id = {mark}", (model_id,)
+    ):
+        specs[name] = MetricSpec(name=name, goal=goal, tolerance=tolerance)
+    return specs
+
+
+def _environments(
+    conn: DriverConnection, mark: str, fingerprints: Sequence[str]
+) -> dict[str, Environment]:
+    found = {}
+    for chunk in _chunks(list(fingerprints)):
+        for row in conn.exec_driver_sql(
+            "SELECT fingerprint, python_version, python_implementation, platform, machine, "
+            "cpu_model, cpu_count, gpus, packages FROM environments "
+            f"WHERE fingerprint IN ({_marks(mark, len(chunk))})",
+            tuple(chunk),
+        ):
+            found[row[0]] = Environment(
+                python_version=row[1],
+                python_implementation=row[2],
+                platform=row[3],
+                machine=row[4],
+                cpu_model=row[5],
+                cpu_count=row[6],
+                gpus=tuple(json.loads(row[7])),
+                packages=json.loads(row[8]),
+                fingerprint=row[0],
+            )
+    return found
+
+
+def _snapshot(row: Sequence[Any]) -> DataSnapshot:
+    manifest = None
+    if row[7] is not None:
+        manifest = tuple(ManifestEntry(p, s, d) for p, s, d in json.loads(row[7]))
+    return DataSnapshot(
+        role=row[1],
+        path=row[2],
+        kind=row[3],
+        digest=row[4],
+        size=row[5],
+        file_count=row[6],
+        manifest=manifest,
+        dvc_md5=row[8],
+        dvc_source=row[9],
+    )
+
+
+def _from_epoch(stamp: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(stamp, dt.UTC)
+
+
+def _marks(mark: str, count: int) -> str:
+    return ", ".join([mark] * count)
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
