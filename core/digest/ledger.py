@@ -1,7 +1,8 @@
 """The digest delivery ledger: each period's digest to each recipient, once.
 
 One row per (period key, recipient), unique in the database. The pattern is the outbox's
-(core/lifecycle/outbox.py):
+(core/lifecycle/outbox.py), and so are the claim, settle and retry mechanics
+(core/store/leases.py):
 
 - `enqueue` inserts the period's rows with ON CONFLICT DO NOTHING, so every scheduler, every
   restart, may call it as often as it likes: the first insert wins, later ones are no-ops.
@@ -23,18 +24,16 @@ clients show one message.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from modeltrail.core.digest.schedule import Window
-from modeltrail.core.lifecycle.outbox import backoff, requeue, status_counts
-from modeltrail.core.store import schema
+from modeltrail.core.store import leases, schema
 from modeltrail.core.store.engine import WRITE
 
 STATUSES = ("pending", "sending", "sent", "rejected", "failed")
@@ -61,6 +60,13 @@ class DigestLedger:
         self.engine = engine
         self.max_attempts = max_attempts
         self._postgres = engine.dialect.name == "postgresql"
+        self._queue = leases.LeaseQueue(
+            engine,
+            schema.digest_deliveries,
+            claimed="sending",
+            exhausted="failed",
+            settle_only_claimed=True,
+        )
 
     def enqueue(self, window: Window, recipients: Iterable[str], *, now: dt.datetime) -> int:
         """Add a pending row per recipient not yet in the ledger for this period; returns how
@@ -101,36 +107,11 @@ class DigestLedger:
     def claim(
         self, *, now: dt.datetime, limit: int = 50, lease: dt.timedelta = DEFAULT_LEASE
     ) -> list[Delivery]:
-        d = schema.digest_deliveries
-        due = or_(
-            and_(d.c.status == "pending", d.c.next_attempt_at <= now),
-            and_(d.c.status == "sending", d.c.lease_until <= now),
-        )
-        query = select(d).where(due).order_by(d.c.id).limit(limit)
-        if self._postgres:
-            query = query.with_for_update(skip_locked=True)
-        token = secrets.token_hex(16)
-        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
-            rows = list(conn.execute(query).mappings())
-            if not rows:
-                return []
-            conn.execute(
-                update(d)
-                .where(d.c.id.in_([r["id"] for r in rows]))
-                .values(
-                    status="sending",
-                    claim_token=token,
-                    lease_until=now + lease,
-                    attempts=d.c.attempts + 1,
-                )
-            )
-        return [
-            _delivery(r, status="sending", token=token, attempts=r["attempts"] + 1) for r in rows
-        ]
+        return [_delivery(r) for r in self._queue.claim(now=now, limit=limit, lease=lease)]
 
     def sent(self, delivery: Delivery, *, now: dt.datetime, message_id: str | None) -> bool:
         """Record a delivery; False when the claim had been lost (and nothing was recorded)."""
-        return self._settle(
+        return self._queue.settle(
             delivery,
             status="sent",
             sent_at=now,
@@ -140,33 +121,12 @@ class DigestLedger:
 
     def reject(self, delivery: Delivery, error: str) -> bool:
         """The server refused this recipient for good: recorded, never retried."""
-        return self._settle(delivery, status="rejected", last_error=error[:2000])
+        return self._queue.settle(delivery, status="rejected", last_error=error[:2000])
 
     def defer(self, delivery: Delivery, error: str, *, now: dt.datetime) -> str:
         """Put the row back for a retry with backoff; returns "pending", "failed" (out of
         attempts) or "lost" (the claim had expired and someone else holds the row)."""
-        status = "failed" if delivery.attempts >= self.max_attempts else "pending"
-        settled = self._settle(
-            delivery,
-            status=status,
-            next_attempt_at=now + backoff(delivery.attempts),
-            last_error=error[:2000],
-        )
-        return status if settled else "lost"
-
-    def _settle(self, delivery: Delivery, **values: Any) -> bool:
-        d = schema.digest_deliveries
-        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
-            result = conn.execute(
-                update(d)
-                .where(
-                    d.c.id == delivery.id,
-                    d.c.claim_token == delivery.claim_token,
-                    d.c.status == "sending",
-                )
-                .values(lease_until=None, **values)
-            )
-            return result.rowcount == 1
+        return self._queue.retry_later(delivery, error, now=now, max_attempts=self.max_attempts)
 
     def deliveries(
         self, *, period_key: str | None = None, status: str | None = None, limit: int = 100
@@ -181,20 +141,14 @@ class DigestLedger:
             return [_delivery(r) for r in conn.execute(query).mappings()]
 
     def counts(self) -> dict[str, int]:
-        return status_counts(self.engine, schema.digest_deliveries)
+        return self._queue.status_counts()
 
     def retry_failed(self, *, now: dt.datetime) -> int:
         """Give failed deliveries (out of attempts) a fresh start."""
-        return requeue(self.engine, schema.digest_deliveries, "failed", now=now)
+        return self._queue.requeue(now=now)
 
 
-def _delivery(
-    row: Mapping[str, Any],
-    *,
-    status: str | None = None,
-    token: str | None = None,
-    attempts: int | None = None,
-) -> Delivery:
+def _delivery(row: Mapping[str, Any]) -> Delivery:
     window = Window(
         start=row["period_start"],
         end=row["period_end"],
@@ -208,10 +162,10 @@ def _delivery(
         period_key=row["period_key"],
         recipient=row["recipient"],
         window=window,
-        status=status or row["status"],
-        attempts=row["attempts"] if attempts is None else attempts,
+        status=row["status"],
+        attempts=row["attempts"],
         next_attempt_at=row["next_attempt_at"],
-        claim_token=token if token is not None else row["claim_token"],
+        claim_token=row["claim_token"],
         last_error=row["last_error"],
         message_id=row["message_id"],
         sent_at=row["sent_at"],

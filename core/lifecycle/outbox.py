@@ -12,24 +12,22 @@ deliver them, and `complete` or `fail` them with the claim token they got:
   late consumer's result is dropped rather than recorded twice.
 - Failed events are retried with exponential backoff; after `max_attempts` they stay as
   `dead` for a person to look at (`modeltrail outbox list`), never silently dropped.
+
+The claim, settle and backoff mechanics are core/store/leases.py, shared with the digest
+ledger, which queues deliveries the same way.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, insert, select
 
-from modeltrail.core.store import schema
-from modeltrail.core.store.engine import WRITE
-
-BASE_BACKOFF = dt.timedelta(seconds=5)
-MAX_BACKOFF = dt.timedelta(minutes=30)
+from modeltrail.core.store import leases, schema
 
 
 @dataclass(frozen=True)
@@ -73,18 +71,11 @@ def enqueue(
     )
 
 
-def backoff(attempts: int) -> dt.timedelta:
-    """5 s, 10 s, 20 s, … capped at 30 minutes."""
-    # Cap the exponent first: 5 s * 2**20 is far past the cap, and a large attempt count
-    # (a high max_attempts) would otherwise overflow timedelta.
-    return min(BASE_BACKOFF * (2 ** min(max(attempts - 1, 0), 20)), MAX_BACKOFF)
-
-
 class Outbox:
     def __init__(self, engine: Engine, *, max_attempts: int = 12) -> None:
         self.engine = engine
         self.max_attempts = max_attempts
-        self._postgres = engine.dialect.name == "postgresql"
+        self._queue = leases.LeaseQueue(engine, schema.outbox, claimed="claimed", exhausted="dead")
 
     def claim(
         self,
@@ -94,44 +85,12 @@ class Outbox:
         lease: dt.timedelta = dt.timedelta(minutes=2),
         topics: tuple[str, ...] | None = None,
     ) -> list[OutboxEvent]:
-        o = schema.outbox
-        due = or_(
-            and_(o.c.status == "pending", o.c.next_attempt_at <= now),
-            and_(o.c.status == "claimed", o.c.lease_until <= now),
-        )
-        query = select(o).where(due).order_by(o.c.id).limit(limit)
-        if topics is not None:
-            query = query.where(o.c.topic.in_(topics))
-        if self._postgres:
-            query = query.with_for_update(skip_locked=True)
-        token = secrets.token_hex(16)
-        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
-            rows = list(conn.execute(query).mappings())
-            if not rows:
-                return []
-            ids = [r["id"] for r in rows]
-            conn.execute(
-                update(o)
-                .where(o.c.id.in_(ids))
-                .values(
-                    status="claimed",
-                    claim_token=token,
-                    lease_until=now + lease,
-                    attempts=o.c.attempts + 1,
-                )
-            )
-        return [_event(r, token=token, attempts=r["attempts"] + 1) for r in rows]
+        only = None if topics is None else schema.outbox.c.topic.in_(topics)
+        return [_event(r) for r in self._queue.claim(now=now, limit=limit, lease=lease, where=only)]
 
     def complete(self, event: OutboxEvent, *, now: dt.datetime) -> bool:
         """Mark delivered. False when the claim had expired and was taken over."""
-        o = schema.outbox
-        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
-            result = conn.execute(
-                update(o)
-                .where(o.c.id == event.id, o.c.claim_token == event.claim_token)
-                .values(status="done", done_at=now, lease_until=None, last_error=None)
-            )
-            return result.rowcount == 1
+        return self._queue.settle(event, status="done", done_at=now, last_error=None)
 
     def fail(
         self,
@@ -149,28 +108,17 @@ class Outbox:
         is longer. `permanent` (the destination will never accept it: a wrong channel, a
         revoked token) makes it dead at once, for a person to fix and `outbox retry`.
         """
-        o = schema.outbox
-        delay = backoff(event.attempts)
-        if retry_after is not None:
-            delay = max(delay, dt.timedelta(seconds=retry_after))
-        status = "dead" if permanent or event.attempts >= self.max_attempts else "pending"
-        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
-            result = conn.execute(
-                update(o)
-                .where(o.c.id == event.id, o.c.claim_token == event.claim_token)
-                .values(
-                    status=status,
-                    next_attempt_at=now + delay,
-                    lease_until=None,
-                    last_error=error[:2000],
-                )
-            )
-        if result.rowcount != 1:
-            return "lost"  # the lease ran out and another consumer owns the event now
-        return status
+        return self._queue.retry_later(
+            event,
+            error,
+            now=now,
+            max_attempts=self.max_attempts,
+            retry_after=retry_after,
+            permanent=permanent,
+        )
 
     def counts(self) -> dict[str, int]:
-        return status_counts(self.engine, schema.outbox)
+        return self._queue.status_counts()
 
     def events(self, *, status: str | None = None, limit: int = 100) -> list[OutboxEvent]:
         o = schema.outbox
@@ -181,37 +129,10 @@ class Outbox:
             return [_event(r) for r in conn.execute(query).mappings()]
 
     def retry_dead(self, *, now: dt.datetime) -> int:
-        return requeue(self.engine, schema.outbox, "dead", now=now)
+        return self._queue.requeue(now=now)
 
 
-# Shared with the digest ledger, which queues deliveries the same way.
-
-
-def status_counts(engine: Engine, table: Any) -> dict[str, int]:
-    """Rows of a queue table by status."""
-    with engine.connect() as conn:
-        return {
-            str(status): int(count)
-            for status, count in conn.execute(
-                select(table.c.status, func.count()).group_by(table.c.status)
-            )
-        }
-
-
-def requeue(engine: Engine, table: Any, from_status: str, *, now: dt.datetime) -> int:
-    """Give rows that ran out of attempts a fresh start; returns how many."""
-    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
-        result = conn.execute(
-            update(table)
-            .where(table.c.status == from_status)
-            .values(status="pending", attempts=0, next_attempt_at=now)
-        )
-        return int(result.rowcount)
-
-
-def _event(
-    row: Mapping[str, Any], *, token: str | None = None, attempts: int | None = None
-) -> OutboxEvent:
+def _event(row: Mapping[str, Any]) -> OutboxEvent:
     return OutboxEvent(
         id=row["id"],
         topic=row["topic"],
@@ -219,9 +140,9 @@ def _event(
         version=row["version"],
         payload=json.loads(row["payload"]),
         idempotency_key=row["idempotency_key"],
-        attempts=row["attempts"] if attempts is None else attempts,
+        attempts=row["attempts"],
         created_at=row["created_at"],
-        claim_token=token if token is not None else row["claim_token"],
-        status="claimed" if token is not None else row["status"],
+        claim_token=row["claim_token"],
+        status=row["status"],
         last_error=row["last_error"],
     )

@@ -10,10 +10,11 @@ import threading
 import pytest
 from sqlalchemy import text
 
-from modeltrail.core.lifecycle.outbox import MAX_BACKOFF, Outbox, OutboxEvent, backoff, enqueue
+from modeltrail.core.lifecycle.outbox import Outbox, OutboxEvent, enqueue
 from modeltrail.core.records import VersionDraft
 from modeltrail.core.registry.writer import Registry
 from modeltrail.core.store.engine import WRITE, make_engine
+from modeltrail.core.store.leases import MAX_BACKOFF, backoff
 
 T0 = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
 SECOND = dt.timedelta(seconds=1)
