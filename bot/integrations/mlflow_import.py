@@ -1,10 +1,8 @@
 """Import MLflow's registered models and versions into the registry.
 
-`MlflowSource` is the one seam to MLflow: it reads through `mlflow.tracking.MlflowClient`
-(imported lazily; `pip install modeltrail[mlflow]`), so the same code reads a SQLite/SQL store
-(`sqlite:///mlflow.db`) and a running `mlflow server` over its REST API (`http://host:5000`).
-It turns MLflow's objects into the plain values of `mlflow_mapping`, which decides what they
-become; `MlflowImporter` writes the result through the registry.
+`MlflowSource` (`mlflow_source`) reads MLflow and hands over the plain values of
+`mlflow_mapping`, which decides what they become (with `mlflow_draft` for a version's
+contents); `MlflowImporter` writes the result through the registry.
 
 Incremental and idempotent: a version imported before is found by its (`mlflow.model_name`,
 `mlflow.version`) tags; for it only what MLflow lets change is looked at (tags, aliases, the
@@ -14,282 +12,29 @@ the audit action "import"; new production/staging aliases promote (see the mappi
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import os
-import tempfile
-import urllib.parse
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
+from modeltrail.bot.integrations.mlflow_draft import build_draft, plan_update
 from modeltrail.bot.integrations.mlflow_mapping import (
     TAG_MODEL,
     TAG_VERSION,
     AliasRule,
-    MlflowDataset,
-    MlflowRun,
     MlflowVersion,
     VersionRule,
-    build_draft,
     known_aliases,
     modeltrail_model_name,
     plan_stage_moves,
     plan_stages,
-    plan_update,
 )
+from modeltrail.bot.integrations.mlflow_source import MlflowImportError, MlflowSource
 from modeltrail.core.config import Settings
-from modeltrail.core.errors import DuplicateVersionError, ModeltrailError, UsageError
+from modeltrail.core.errors import DuplicateVersionError, UsageError
 from modeltrail.core.lifecycle.rules import LifecycleError
 from modeltrail.core.registry.writer import Registry
 
-ENV_FILES = ("requirements.txt", "python_env.yaml")
-# MLflow's REST client retries for minutes by default; an import should say "unreachable" soon.
-_CLIENT_DEFAULTS = {
-    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
-    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
-    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
-    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",  # ours is the one the CLI shows
-}
-_UNREACHABLE = (
-    "Max retries exceeded",
-    "Failed to establish a new connection",
-    "Connection refused",
-    "Name or service not known",
-    "Read timed out",
-)
 Progress = Callable[[str, int, int], None]  # (what, done, total)
-
-
-class MlflowImportError(ModeltrailError):
-    """MLflow cannot be read (not installed, unreachable, unknown model)."""
-
-
-# -- reading MLflow -------------------------------------------------------------------------
-
-
-class MlflowSource:
-    """Reads one MLflow tracking server or store. Every MLflow call goes through here."""
-
-    def __init__(self, tracking_uri: str, *, client: Any = None) -> None:
-        if not tracking_uri or not tracking_uri.strip():
-            raise UsageError(
-                "no MLflow tracking URI", hint="pass --tracking-uri or set MLFLOW_TRACKING_URI"
-            )
-        self.tracking_uri = tracking_uri.strip()
-        _check_local_store(self.tracking_uri)
-        for key, value in _CLIENT_DEFAULTS.items():
-            os.environ.setdefault(key, value)
-        if client is None:
-            try:
-                from mlflow.tracking import MlflowClient
-            except ImportError:
-                raise MlflowImportError(
-                    "the MLflow client is not installed",
-                    hint="pip install 'modeltrail[mlflow]'",
-                ) from None
-            client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
-        self.client = client
-
-    # every call is wrapped so that MLflow's and requests' errors become one clear line
-    def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except ModeltrailError:
-            raise
-        except Exception as exc:  # MlflowException, requests' and SQLAlchemy's errors
-            raise self._error(what, exc) from None
-
-    def _error(self, what: str, exc: Exception) -> MlflowImportError:
-        if getattr(exc, "error_code", None) == "RESOURCE_DOES_NOT_EXIST":
-            return MlflowImportError(
-                f"{what}: not found in MLflow at {self._uri()}",
-                hint="check the name; `modeltrail import mlflow` without --model imports all",
-            )
-        text = str(exc)
-        if any(sign in text for sign in _UNREACHABLE):
-            return MlflowImportError(
-                f"cannot reach MLflow at {self._uri()}: the connection failed",
-                hint="check --tracking-uri / MLFLOW_TRACKING_URI and that the server is running",
-            )
-        return MlflowImportError(
-            f"cannot read MLflow at {self._uri()} ({what}): {_first_line(exc)}",
-            hint="check --tracking-uri / MLFLOW_TRACKING_URI and that the server is running",
-        )
-
-    def _uri(self) -> str:
-        from modeltrail.core.capture.git import strip_credentials
-
-        return strip_credentials(self.tracking_uri)
-
-    def model_names(self) -> list[str]:
-        names: list[str] = []
-        for model in self._paged("listing registered models", self.client.search_registered_models):
-            names.append(model.name)
-        return sorted(names)
-
-    def versions(self, name: str) -> list[MlflowVersion]:
-        """Every version of a registered model, oldest first, without run data."""
-        registered = self._call(
-            f"registered model {name!r}", self.client.get_registered_model, name
-        )
-        by_version: dict[str, list[str]] = {}
-        for alias, number in (getattr(registered, "aliases", None) or {}).items():
-            by_version.setdefault(str(number), []).append(alias)
-        found = self._paged(
-            f"versions of {name!r}",
-            self.client.search_model_versions,
-            filter_string=f"name='{_quote(name)}'",
-        )
-        versions = [_version(mv, by_version.get(str(mv.version), [])) for mv in found]
-        return sorted(versions, key=lambda v: v.version)
-
-    def version(self, name: str, number: int) -> MlflowVersion:
-        registered = self._call(
-            f"registered model {name!r}", self.client.get_registered_model, name
-        )
-        aliases = [
-            alias
-            for alias, n in (getattr(registered, "aliases", None) or {}).items()
-            if str(n) == str(number)
-        ]
-        mv = self._call(
-            f"{name!r} version {number}", self.client.get_model_version, name, str(number)
-        )
-        return _version(mv, aliases)
-
-    def with_run(self, version: MlflowVersion) -> MlflowVersion:
-        """The version with its run (params, metric histories, tags, datasets) and the logged
-        model's requirements.txt / python_env.yaml when present."""
-        run = self._run(version.run_id) if version.run_id else None
-        files = self._model_files(version)
-        return dataclasses.replace(
-            version,
-            run=run,
-            requirements=files.get("requirements.txt"),
-            python_env=files.get("python_env.yaml"),
-        )
-
-    def _run(self, run_id: str) -> MlflowRun | None:
-        try:
-            run = self.client.get_run(run_id)
-        except Exception as exc:  # MlflowException, requests' and SQLAlchemy's errors
-            if getattr(exc, "error_code", None) == "RESOURCE_DOES_NOT_EXIST":
-                return None  # the run was deleted; the version still imports
-            raise self._error(f"run {run_id}", exc) from None
-        histories = {}
-        for key in run.data.metrics:
-            points = self._call(
-                f"metric {key!r} of run {run_id}", self.client.get_metric_history, run_id, key
-            )
-            histories[key] = [(int(m.step), float(m.value), int(m.timestamp)) for m in points]
-        datasets = []
-        inputs = getattr(run, "inputs", None)
-        for item in getattr(inputs, "dataset_inputs", None) or []:
-            ds = item.dataset
-            tags = {t.key: t.value for t in (item.tags or [])}
-            datasets.append(
-                MlflowDataset(
-                    name=ds.name,
-                    digest=ds.digest or None,
-                    source_type=ds.source_type or None,
-                    source=ds.source or None,
-                    context=tags.get("mlflow.data.context") or None,
-                )
-            )
-        return MlflowRun(
-            run_id=run_id,
-            experiment_id=run.info.experiment_id,
-            params=dict(run.data.params),
-            metrics=histories,
-            tags=dict(run.data.tags),
-            datasets=tuple(datasets),
-            user=run.info.user_id or None,
-            artifact_uri=run.info.artifact_uri,
-        )
-
-    def _model_files(self, version: MlflowVersion) -> dict[str, str]:
-        """requirements.txt and python_env.yaml of the logged model, those that exist."""
-        from mlflow.artifacts import download_artifacts
-        from mlflow.exceptions import MlflowException
-
-        try:
-            location = self.client.get_model_version_download_uri(
-                version.model, str(version.version)
-            )
-        except MlflowException:
-            location = version.source
-        if not location:
-            return {}
-
-        found: dict[str, str] = {}
-        with tempfile.TemporaryDirectory(prefix="modeltrail-mlflow-") as tmp:
-            for name in ENV_FILES:
-                try:
-                    path = download_artifacts(
-                        artifact_uri=f"{location.rstrip('/')}/{name}",
-                        dst_path=tmp,
-                        tracking_uri=self.tracking_uri,
-                    )
-                    found[name] = Path(path).read_text(encoding="utf-8", errors="replace")
-                except (MlflowException, OSError):  # not logged with the model
-                    continue
-        return found
-
-    def _paged(self, what: str, method: Callable[..., Any], **kwargs: Any) -> Iterator[Any]:
-        token = None
-        while True:
-            page = self._call(what, method, max_results=200, page_token=token, **kwargs)
-            yield from page
-            token = getattr(page, "token", None)
-            if not token:
-                return
-
-
-def _version(mv: Any, aliases: Iterable[str]) -> MlflowVersion:
-    own = list(getattr(mv, "aliases", None) or [])
-    return MlflowVersion(
-        model=mv.name,
-        version=int(mv.version),
-        description=mv.description or None,
-        aliases=tuple(sorted(set(own) | set(aliases))),
-        tags=dict(mv.tags or {}),
-        source=mv.source or None,
-        run_id=mv.run_id or None,
-        created_ms=mv.creation_timestamp,
-        updated_ms=mv.last_updated_timestamp,
-        current_stage=mv.current_stage or None,
-        user_id=mv.user_id or None,
-    )
-
-
-def _quote(name: str) -> str:
-    return name.replace("'", "\\'")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__
-
-
-def _check_local_store(uri: str) -> None:
-    """A SQLite URI or a local path must exist: MLflow would quietly create an empty store."""
-    parsed = urllib.parse.urlsplit(uri)
-    path = None
-    if parsed.scheme == "sqlite":
-        # sqlite:///relative.db and sqlite:////absolute/path.db
-        path = uri[len("sqlite:///") :].split("?")[0] if uri.startswith("sqlite:///") else None
-    elif parsed.scheme == "file" or (parsed.scheme == "" and not uri.startswith("databricks")):
-        path = urllib.parse.unquote(parsed.path) if parsed.scheme == "file" else uri
-    if path and path != ":memory:" and not os.path.exists(path):
-        raise MlflowImportError(
-            f"no MLflow store at {path}",
-            hint="check --tracking-uri (e.g. sqlite:///mlflow.db or http://localhost:5000)",
-        )
-
-
-# -- importing ------------------------------------------------------------------------------
 
 
 @dataclass

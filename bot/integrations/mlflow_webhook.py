@@ -32,11 +32,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from modeltrail.bot.integrations.mlflow_import import (
-    ImportReport,
-    MlflowImporter,
-    MlflowImportError,
-)
+from modeltrail.bot.integrations.mlflow_import import ImportReport, MlflowImporter
+from modeltrail.bot.integrations.mlflow_source import MlflowImportError
 from modeltrail.core.config import Settings
 from modeltrail.core.errors import ConfigError, ModeltrailError
 from modeltrail.core.registry.writer import Registry

@@ -97,7 +97,7 @@ class MonitoringApi:
         return hmac.compare_digest(credentials.strip().encode("utf-8"), self._token)
 
     def observe(self, model: str, body: Any) -> dict[str, Any]:
-        from modeltrail.core.monitoring.status import report_batch, report_metrics
+        from modeltrail.core.monitoring.observe import report_batch, report_metrics
 
         if not isinstance(body, dict):
             raise UsageError("the body must be a JSON object")

@@ -1,11 +1,12 @@
 """Production monitoring: training-data profiles (`profiles`), drift and decay judgements
-(`drift`), and the observations, alerts and status per version (`status`)."""
+(`drift`), recording observations (`observe`), the alert state they move (`alerts`), and the
+status per version (`status`)."""
 
 from typing import Any
 
 _PUBLIC = {
-    "report_metrics": "status",
-    "report_batch": "status",
+    "report_metrics": "observe",
+    "report_batch": "observe",
     "monitoring_status": "status",
     "ModelStatus": "status",
     "profile_columns": "profiles",

@@ -121,7 +121,7 @@ def test_alert_text_is_escaped() -> None:
 
 
 def test_the_assistant_answers_drift_questions(cli, seeded: Registry) -> None:
-    from modeltrail.core.monitoring.status import report_batch, report_metrics
+    from modeltrail.core.monitoring.observe import report_batch, report_metrics
 
     report_metrics(seeded, "fraud", {"accuracy": 0.8})
     report_batch(seeded, "fraud", production(n=2000))

@@ -8,7 +8,7 @@ from slack_fake import FakeSlack
 
 from modeltrail.bot.slack.app import web_client
 from modeltrail.bot.slack.dispatcher import SlackDispatcher
-from modeltrail.core.monitoring.status import report_metrics
+from modeltrail.core.monitoring.observe import report_metrics
 from modeltrail.core.registry.writer import Registry
 
 

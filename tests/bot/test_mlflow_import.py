@@ -25,12 +25,9 @@ from mlflow_store import (
 )
 
 from modeltrail.bot.cli.main import main
-from modeltrail.bot.integrations.mlflow_import import (
-    MlflowImporter,
-    MlflowImportError,
-    MlflowSource,
-)
+from modeltrail.bot.integrations.mlflow_import import MlflowImporter
 from modeltrail.bot.integrations.mlflow_mapping import AliasRule, VersionRule
+from modeltrail.bot.integrations.mlflow_source import MlflowImportError, MlflowSource
 from modeltrail.core.registry.writer import Registry
 
 require_mlflow()

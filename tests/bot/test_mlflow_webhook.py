@@ -32,7 +32,8 @@ from mlflow_store import (
 )
 from slack_fake import FakeSlack
 
-from modeltrail.bot.integrations.mlflow_import import ImportReport, MlflowImportError
+from modeltrail.bot.integrations.mlflow_import import ImportReport
+from modeltrail.bot.integrations.mlflow_source import MlflowImportError
 from modeltrail.bot.integrations.mlflow_webhook import (
     MlflowPoller,
     MlflowSync,

@@ -8,7 +8,7 @@ from modeltrail.bot.digest_jobs import render_digest
 from modeltrail.core.digest.period import load_digest
 from modeltrail.core.digest.schedule import trailing_window, zone
 from modeltrail.core.lifecycle.rules import GateRules
-from modeltrail.core.monitoring.status import report_metrics
+from modeltrail.core.monitoring.observe import report_metrics
 from modeltrail.core.records import VersionDraft
 from modeltrail.core.registry.writer import Registry
 

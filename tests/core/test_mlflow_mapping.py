@@ -6,20 +6,22 @@ import math
 
 import pytest
 
+from modeltrail.bot.integrations.mlflow_draft import (
+    build_draft,
+    parse_python_env,
+    parse_requirements,
+    plan_update,
+)
 from modeltrail.bot.integrations.mlflow_mapping import (
     AliasRule,
     MlflowDataset,
     MlflowRun,
     MlflowVersion,
     VersionRule,
-    build_draft,
     known_aliases,
     modeltrail_model_name,
-    parse_python_env,
-    parse_requirements,
     plan_stage_moves,
     plan_stages,
-    plan_update,
     stage_move,
 )
 from modeltrail.core.errors import ConfigError

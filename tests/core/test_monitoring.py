@@ -13,14 +13,10 @@ from monitoring_seed import production, training, write_csv
 
 from modeltrail.core.errors import UsageError
 from modeltrail.core.lifecycle.outbox import Outbox
+from modeltrail.core.monitoring.alerts import ALERT_TOPIC
+from modeltrail.core.monitoring.observe import load_profiles, report_batch, report_metrics
 from modeltrail.core.monitoring.profiles import profile_columns
-from modeltrail.core.monitoring.status import (
-    ALERT_TOPIC,
-    load_profiles,
-    monitoring_status,
-    report_batch,
-    report_metrics,
-)
+from modeltrail.core.monitoring.status import monitoring_status
 from modeltrail.core.records import VersionDraft
 from modeltrail.core.registry.writer import Registry
 from modeltrail.core.tracking import track
