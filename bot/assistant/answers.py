@@ -19,7 +19,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 from modeltrail.core.errors import ModeltrailError
-from modeltrail.core.questions.parser import Intent, parse
+from modeltrail.core.questions.intent import Intent
+from modeltrail.core.questions.parser import parse
 from modeltrail.core.registry.tools import RegistryTools
 from modeltrail.core.registry.writer import Registry
 from modeltrail.core.versioning import SemVer

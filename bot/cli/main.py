@@ -9,14 +9,18 @@ import sys
 # Importing a command module registers its commands on `app`.
 from modeltrail.bot.cli import (  # noqa: F401
     ask,
+    audit,
     demo,
     digest,
+    governance,
     imports,
-    lifecycle,
     monitor,
+    outbox,
     records,
     reports,
+    reproduce,
     serve,
+    stages,
 )
 from modeltrail.bot.cli.common import STATE, app
 

@@ -6,208 +6,28 @@ without an LLM. It never resolves anything: version references stay as written (
 `golden`), and a model is filled in only when the text names one of `models`. The caller
 resolves references against the registry and asks which model when it cannot tell.
 
-Intent kinds and the fields each uses (every other field stays at its default):
-
-    models       the list of models                                   —
-    stage        what is in production / staging / golden             stage, refs (a version
-                                                                      to place, optional)
-    latest       the newest versions                                  limit
-    history      who was in production from when to when              stage
-    show         everything about one version                         refs (one)
-    diff         what changed between two versions                    refs (0–2), since
-    who          who registered / promoted a version, and when        refs (one), action
-                                                                      ("register"|"promote"|
-                                                                      "any")
-    why          why a version was retired / archived / rolled back   refs (one), action
-                                                                      ("rollback"|"archive")
-    best         the best version by a metric                         metric, order ("best"|
-                                                                      "highest"|"lowest")
-    used_data    which versions used a dataset digest                 digest
-    used_commit  which versions were trained from a commit            commit
-    regression   when a metric regressed (each version vs its parent) metric (None: any)
-    monitoring   how a version is doing live: drift, decay, alerts     refs (one; default
-                 ("is production drifting?", "how is 2.1.5 doing live?")  production)
-    change       a request to change the registry (answered with the  action ("promote"|
-                 command to run, never carried out)                   "stage"|"rollback"|
-                                                                      "golden"|"retire"),
-                                                                      refs, reason
-    help         what the assistant can answer                        —
-
-`model` may be set on any kind except models/help/used_data/used_commit (where it narrows the
-search when given).
+The intent kinds and the fields each uses are listed in `intent`; the words and patterns it
+knows are in `vocabulary`, and finding models, versions and metrics in the text in `refs`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-KINDS: tuple[str, ...] = (
-    "models",
-    "stage",
-    "latest",
-    "history",
-    "show",
-    "diff",
-    "who",
-    "why",
-    "best",
-    "used_data",
-    "used_commit",
-    "regression",
-    "change",
-    "help",
-    "monitoring",
+from modeltrail.core.questions.intent import Intent
+from modeltrail.core.questions.refs import explicit_first, metric_near, refs_in, take_model
+from modeltrail.core.questions.vocabulary import (
+    CHANGE_VERBS,
+    HEX,
+    NUMBER_WORDS,
+    POLITE,
+    PROMOTE,
+    QUESTION_START,
+    REGISTER,
+    SEMVER,
+    WORSE,
 )
-CHANGE_ACTIONS: tuple[str, ...] = ("promote", "stage", "rollback", "golden", "retire")
-
-
-@dataclass(frozen=True)
-class Intent:
-    kind: str
-    model: str | None = None
-    refs: tuple[str, ...] = ()  # version references: "2.1.5", production, staging, golden, …
-    stage: str | None = None  # stage / history: production | staging | golden
-    metric: str | None = None  # best / regression
-    order: str | None = None  # best: best | highest | lowest
-    digest: str | None = None  # used_data: a sha256 (or a prefix of one)
-    commit: str | None = None  # used_commit: a git SHA (or a prefix of one)
-    action: str | None = None  # change: CHANGE_ACTIONS; who: register|promote|any; why: …
-    limit: int | None = None  # latest: how many versions
-    reason: str | None = None  # change: the "because …" part, when given
-    since: bool = False  # diff: "since V" (V against the latest)
-
-    def with_model(self, model: str | None) -> Intent:
-        from dataclasses import replace
-
-        return replace(self, model=model)
-
-
-# -- vocabulary ------------------------------------------------------------------------------
-
-_SEMVER = re.compile(r"(?<![\w.])v?(\d+\.\d+\.\d+)(?![\w]|\.\d)")
-_HEX = re.compile(r"(?<![\w])(?:sha256:|md5:)?([0-9a-f]{6,64})(?![\w])")
-# Words that stand for a version, normalised. Order matters for multi-word phrases.
-_REF_WORDS: tuple[tuple[str, str], ...] = (
-    (r"most recent", "latest"),
-    (r"latest", "latest"),
-    (r"newest", "latest"),
-    (r"production", "production"),
-    (r"prod", "production"),
-    (r"live", "production"),
-    (r"staging", "staging"),
-    (r"golden", "golden"),
-    (r"baseline", "golden"),
-    (r"previous", "previous"),
-    (r"prior", "previous"),
-)
-_REF_RE = re.compile(r"\b(" + "|".join(p for p, _ in _REF_WORDS) + r")\b")
-_REF_NAME = {p: name for p, name in _REF_WORDS}
-_NUMBER_WORDS = {
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "twenty": 20,
-}
-# Words that are never a metric name, though they sit where one often does.
-_NOT_METRIC = frozenset(
-    {
-        "a",
-        "an",
-        "the",
-        "version",
-        "versions",
-        "model",
-        "models",
-        "one",
-        "score",
-        "metric",
-        "metrics",
-        "performance",
-        "result",
-        "results",
-        "it",
-        "did",
-        "does",
-        "do",
-        "has",
-        "have",
-        "is",
-        "was",
-        "of",
-        "in",
-        "on",
-        "for",
-        "by",
-        "with",
-        "and",
-        "or",
-        "to",
-        "value",
-        "we",
-        "our",
-        "my",
-        "which",
-        "what",
-        "when",
-        "where",
-        "first",
-        "last",
-        "ever",
-        "so",
-        "far",
-        "terms",
-        "production",
-        "staging",
-        "golden",
-        "latest",
-        "any",
-        "all",
-        "there",
-        "were",
-        "been",
-        "me",
-        "us",
-        "this",
-        "that",
-        "things",
-        "something",
-        "anything",
-    }
-)
-
-_POLITE = re.compile(
-    r"^(?:(?:hey|hi|hello|ok|okay|so)\b[\s,!]*)?"
-    r"(?:(?:please|pls|kindly)\s+)?"
-    r"(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?|"
-    r"i\s+(?:want|need|would\s+like)\s+(?:you\s+)?to\s+|i'd\s+like\s+(?:you\s+)?to\s+|"
-    r"let'?s\s+|go\s+ahead\s+and\s+|"
-    r"how\s+(?:do|can|would|should)\s+(?:i|we|you)\s+|what(?:'s| is)\s+the\s+command\s+to\s+)?"
-    r"(?:please\s+)?"
-)
-_CHANGE_VERBS: tuple[tuple[str, str], ...] = (
-    (r"roll\s*back|rollback|revert", "rollback"),
-    (r"retire|archive|deprecate|decommission", "retire"),
-    (r"(?:make|mark|set)\b.*\b(?:golden|baseline)|set\s+(?:the\s+)?(?:golden|baseline)", "golden"),
-    (r"(?:promote|move|put|push)\b.*\bstaging|stage\s+(?:v?\d|the|it|version)", "stage"),
-    (
-        r"promote|deploy|ship|release|(?:put|push|move)\b.*\bproduction|go\s+live",
-        "promote",
-    ),
-)
-_QUESTION_START = re.compile(
-    r"^(?:who|whom|whose|when|why|what|which|where|is|was|were|did|does|has|had|are|show|list|"
-    r"tell|give|compare|diff)\b"
-)
-
 
 # -- parsing -----------------------------------------------------------------------------------
 
@@ -222,7 +42,7 @@ def parse(text: str, *, models: Sequence[str] = (), metrics: Sequence[str] = ())
     if not original:
         return None
     lowered = original.lower()
-    model, lowered = _take_model(lowered, models)
+    model, lowered = take_model(lowered, models)
     words = _clean(lowered)
     if not words:
         return Intent("models") if model is None else Intent("stage", model, stage="production")
@@ -257,17 +77,6 @@ def _finish(intent: Intent, model: str | None) -> Intent:
     return intent.with_model(model)
 
 
-def _take_model(text: str, models: Sequence[str]) -> tuple[str | None, str]:
-    """The first known model named in `text` (longest names first), and the text without it."""
-    for name in sorted(models, key=len, reverse=True):
-        pattern = re.compile(r"(?<![\w./-])" + re.escape(name.lower()) + r"(?![\w/-]|\.\w)")
-        match = pattern.search(text)
-        if match:
-            rest = text[: match.start()] + " " + text[match.end() :]
-            return name, rest
-    return None, text
-
-
 def _clean(text: str) -> str:
     """Lower-case text with punctuation (but not version dots, hyphens, underscores) removed."""
     text = text.replace("’", "'").replace("`", " ").replace('"', " ").replace("“", " ")
@@ -281,24 +90,6 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
-def refs_in(words: str) -> tuple[str, ...]:
-    """Version references in the order written: numbers and the words that stand for one."""
-    found: list[tuple[int, str]] = [(m.start(), m.group(1)) for m in _SEMVER.finditer(words)]
-    found += [(m.start(), _REF_NAME[m.group(1)]) for m in _REF_RE.finditer(words)]
-    found.sort()
-    out: list[str] = []
-    for _, ref in found:
-        if ref not in out:
-            out.append(ref)
-    return tuple(out)
-
-
-def _explicit_first(refs: tuple[str, ...]) -> tuple[str, ...]:
-    """For one-version questions: a number wins over a word ("who deployed 2.1.5 to prod")."""
-    numbers = tuple(r for r in refs if r[0].isdigit())
-    return numbers[:1] or refs[:1]
-
-
 def _has(words: str, pattern: str) -> bool:
     return re.search(pattern, words) is not None
 
@@ -307,16 +98,16 @@ def _has(words: str, pattern: str) -> bool:
 
 
 def _change(words: str) -> Intent | None:
-    rest = _POLITE.sub("", words, count=1)
+    rest = POLITE.sub("", words, count=1)
     asked_how = rest != words and _has(words, r"^(?:how|what)")
-    if _QUESTION_START.match(rest) and not asked_how:
+    if QUESTION_START.match(rest) and not asked_how:
         return None
-    for pattern, action in _CHANGE_VERBS:
+    for pattern, action in CHANGE_VERBS:
         if re.match(r"(?:" + pattern + r")", rest):
             reason = None
             match = re.search(r"\b(?:because|since|as|reason|due to)\b:?\s*(.+)$", rest)
             head = rest
-            if match and not _SEMVER.fullmatch(match.group(1)):
+            if match and not SEMVER.fullmatch(match.group(1)):
                 reason = match.group(1).strip() or None
                 head = rest[: match.start()]
             refs = tuple(r for r in refs_in(head) if r not in ("staging",) or action != "stage")
@@ -342,7 +133,7 @@ def _help(words: str, metrics: Sequence[str]) -> Intent | None:
 
 
 def _used(words: str, metrics: Sequence[str]) -> Intent | None:
-    hexes = [m.group(1) for m in _HEX.finditer(words) if not _SEMVER.fullmatch(m.group(1))]
+    hexes = [m.group(1) for m in HEX.finditer(words) if not SEMVER.fullmatch(m.group(1))]
     hexes = [h for h in hexes if any(c.isdigit() for c in h) or len(h) >= 12]
     if not hexes:
         return None
@@ -371,30 +162,10 @@ def _used(words: str, metrics: Sequence[str]) -> Intent | None:
     return None
 
 
-_WORSE = (
-    r"regress(?:ed|ion|ions)?|get worse|got worse|gotten worse|become worse|became worse|"
-    r"worsen(?:ed)?|drop(?:ped)?|decline[d]?|degrade[d]?|degradation|fall|fell|go down|went down|"
-    r"dip(?:ped)?|tank(?:ed)?|decrease[d]?|increase[d]?|go up|went up|jump(?:ed)?|worse"
-)
-
-
-def _metric_near(words: str, metrics: Sequence[str], patterns: Sequence[str]) -> str | None:
-    """A known metric named anywhere, else the word the patterns capture."""
-    for name in sorted(metrics, key=len, reverse=True):
-        if re.search(r"(?<![\w.@/-])" + re.escape(name.lower()) + r"(?![\w@/-])", words):
-            return name
-    for pattern in patterns:
-        for match in re.finditer(pattern, words):
-            word = match.group("m")
-            if word and word not in _NOT_METRIC and not _SEMVER.fullmatch(word):
-                return word
-    return None
-
-
 def _regression(words: str, metrics: Sequence[str]) -> Intent | None:
-    if not _has(words, r"\b(?:" + _WORSE + r")\b") or _has(words, r"\bwhy\b"):
+    if not _has(words, r"\b(?:" + WORSE + r")\b") or _has(words, r"\bwhy\b"):
         return None
-    if len(_SEMVER.findall(words)) >= 2:
+    if len(SEMVER.findall(words)) >= 2:
         return None  # "did auc drop between 2.1.4 and 2.1.5" is a diff
     upward = _has(words, r"\b(?:increase[d]?|go up|went up|jump(?:ed)?)\b")
     explicit_regress = _has(words, r"\bregress|\bworse|\bdegrad|\bworsen")
@@ -402,13 +173,13 @@ def _regression(words: str, metrics: Sequence[str]) -> Intent | None:
         return None  # "when did auc go up" is not a regression question
     if not _has(words, r"\b(?:when|which|what|where|did|has|have|was|list|show|find|any)\b"):
         return None
-    metric = _metric_near(
+    metric = metric_near(
         words,
         metrics,
         (
-            r"(?:did|has|have|was|the)\s+(?:the\s+)?(?P<m>[a-z][\w.@/-]*)\s+(?:" + _WORSE + r")",
-            r"(?P<m>[a-z][\w.@/-]*)\s+(?:" + _WORSE + r")",
-            r"(?:" + _WORSE + r")\s+(?:in|on|of|for)\s+(?:the\s+)?(?P<m>[a-z][\w.@/-]*)",
+            r"(?:did|has|have|was|the)\s+(?:the\s+)?(?P<m>[a-z][\w.@/-]*)\s+(?:" + WORSE + r")",
+            r"(?P<m>[a-z][\w.@/-]*)\s+(?:" + WORSE + r")",
+            r"(?:" + WORSE + r")\s+(?:in|on|of|for)\s+(?:the\s+)?(?P<m>[a-z][\w.@/-]*)",
             r"(?:make|made|makes)\s+(?:the\s+)?(?P<m>[a-z][\w.@/-]*)\s+worse",
         ),
     )
@@ -429,7 +200,7 @@ def _best(words: str, metrics: Sequence[str]) -> Intent | None:
         order = "highest"
     elif word in ("lowest", "min", "minimum", "smallest"):
         order = "lowest"
-    metric = _metric_near(
+    metric = metric_near(
         words,
         metrics,
         (
@@ -444,22 +215,14 @@ def _best(words: str, metrics: Sequence[str]) -> Intent | None:
     return Intent("best", metric=metric, order=order)
 
 
-_REGISTER = r"regist\w*|creat\w*|train\w*|built|build|made|add\w*|upload\w*|log\w*|publish\w*"
-_PROMOTE = (
-    r"promot\w*|deploy\w*|ship\w*|releas\w*|put\b.*\bproduction|pushed|moved|go(?:es)? live|"
-    r"went live|"
-    r"(?:sent|send)\b.*\bproduction|approv\w*"
-)
-
-
 def _who(words: str, metrics: Sequence[str]) -> Intent | None:
     who = _has(words, r"^(?:who|whom|whose|by whom)\b|\bby whom\b|\bwho\b")
     when = _has(words, r"\bwhen\b|\bwhat (?:time|day|date)\b")
     if not (who or when):
         return None
     refs = refs_in(words)
-    register = _has(words, r"\b(?:" + _REGISTER + r")\b")
-    promote = _has(words, r"\b(?:" + _PROMOTE + r")\b")
+    register = _has(words, r"\b(?:" + REGISTER + r")\b")
+    promote = _has(words, r"\b(?:" + PROMOTE + r")\b")
     if when and not who and not (register or promote):
         return None
     if who and not (register or promote) and not refs:
@@ -467,9 +230,9 @@ def _who(words: str, metrics: Sequence[str]) -> Intent | None:
     if _has(words, r"\bwho can\b|\bwho is allowed\b|\bwho may\b"):
         return None
     action = "promote" if promote and not register else "register" if register else "any"
-    if action == "promote" and refs == ("production",) and not _SEMVER.search(words):
+    if action == "promote" and refs == ("production",) and not SEMVER.search(words):
         return Intent("who", refs=("production",), action="promote")
-    chosen = _explicit_first(tuple(r for r in refs if r != "production" or len(refs) == 1))
+    chosen = explicit_first(tuple(r for r in refs if r != "production" or len(refs) == 1))
     return Intent("who", refs=chosen, action=action)
 
 
@@ -483,7 +246,7 @@ def _why(words: str, metrics: Sequence[str]) -> Intent | None:
         r"happened|decommission\w*|dropped|killed)\b",
     ):
         return None
-    refs = _explicit_first(tuple(r for r in refs_in(words) if r != "production"))
+    refs = explicit_first(tuple(r for r in refs_in(words) if r != "production"))
     action = "rollback" if _has(words, r"\broll\w* ?back\b|\brollback\b") else "archive"
     return Intent("why", refs=refs, action=action)
 
@@ -546,9 +309,9 @@ def _latest(words: str, metrics: Sequence[str]) -> Intent | None:
     if not (plural or _has(words, r"\bversion\b|\brelease\b|\bmodel\b") or latest):
         return None
     limit = None
-    count = re.search(r"(?<![\d.])\b(\d{1,3}|" + "|".join(_NUMBER_WORDS) + r")\b(?!\.\d)", words)
+    count = re.search(r"(?<![\d.])\b(\d{1,3}|" + "|".join(NUMBER_WORDS) + r")\b(?!\.\d)", words)
     if count:
-        limit = _NUMBER_WORDS.get(count.group(1)) or int(count.group(1))
+        limit = NUMBER_WORDS.get(count.group(1)) or int(count.group(1))
     elif latest and not plural:
         limit = 1
     return Intent("latest", limit=limit)
@@ -571,9 +334,9 @@ def _show(words: str, metrics: Sequence[str]) -> Intent | None:
             r"parameters|metrics|what is|look at|summary|summarize|explain)\b",
         )
         or words.strip() in refs
-        or _SEMVER.fullmatch(words.strip())
+        or SEMVER.fullmatch(words.strip())
     ):
-        return Intent("show", refs=_explicit_first(refs))
+        return Intent("show", refs=explicit_first(refs))
     return None
 
 
@@ -587,5 +350,5 @@ def _monitoring(words: str, metrics: Sequence[str]) -> Intent | None:
         r"\blive (?:metrics|performance|accuracy|data)\b",
     ):
         return None
-    refs = _explicit_first(refs_in(words))
+    refs = explicit_first(refs_in(words))
     return Intent("monitoring", refs=refs or ("production",))

@@ -11,7 +11,8 @@ import pytest
 from ask_story import DATA_A, DATA_B, INJECTION, MODEL, OTHER, seed_story, snapshot, ticking_clock
 
 from modeltrail.bot.assistant.answers import AnswerContext, answer
-from modeltrail.core.questions.parser import KINDS, Intent, parse
+from modeltrail.core.questions.intent import KINDS, Intent
+from modeltrail.core.questions.parser import parse
 from modeltrail.core.registry.writer import Registry
 
 MODELS = (MODEL, OTHER)
