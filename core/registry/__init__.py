@@ -1,12 +1,16 @@
-"""The registry's door: `Registry`, the one writer (registration in `writer`, stage and
-governance writes in `governance`), its read side that loads and compares versions
-(`compare`), and the read-only query tools the assistant calls (`tools`)."""
+"""The registry's door: `Registry`, the one writer (transactions, audit chain and
+registration in `writer`, with the draft checks and rows of `rows`; the rows a registration
+inserts in `registration`, the reads in `reading`, stage and governance writes in
+`governance`), the comparison of versions (`compare`), and the read-only query tools the
+assistant calls (`tools`, with one module per family of tools: `tool_versions`,
+`tool_history`, `tool_metrics`, `tool_lineage`, their shared `tool_base` and the
+`tool_specs` handed to an LLM)."""
 
 from typing import Any
 
 _PUBLIC = {
     "Registry": "writer",
-    "check_model_name": "writer",
+    "check_model_name": "rows",
     "PromotionBlocked": "governance",
     "MoveResult": "governance",
     "compare": "compare",

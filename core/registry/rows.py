@@ -1,0 +1,111 @@
+"""What a registration is checked against and turned into, before any connection is open:
+the name and metric checks on a draft, the rows of its data snapshots, and the summary the
+audit trail keeps of it. Pure functions, so the writer can validate everything first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from modeltrail.core.errors import InvalidMetricError, InvalidNameError, UsageError
+from modeltrail.core.metrics import check_metric_name, check_metric_value
+from modeltrail.core.params import encode_value
+from modeltrail.core.records import DataSnapshot, VersionDraft
+
+_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
+
+
+def check_model_name(name: str) -> str:
+    if not isinstance(name, str) or not _MODEL_NAME.match(name):
+        raise InvalidNameError(
+            f"{name!r} is not a valid model name",
+            hint="use letters, digits, '.', '_', '-' or '/', starting with a letter or digit",
+        )
+    return name
+
+
+def check_metric_points(
+    metric_points: Mapping[str, Sequence[tuple[int, float, float]]],
+) -> dict[str, list[tuple[int, float, float]]]:
+    checked: dict[str, list[tuple[int, float, float]]] = {}
+    for name, history in metric_points.items():
+        check_metric_name(name)
+        if not history:
+            continue
+        exact = True  # the tracking client hands over exact int/float tuples already
+        for step, value, stamp in history:
+            if value.__class__ is not float or not math.isfinite(value):
+                check_metric_value(name, value)
+                exact = False
+            if step.__class__ is not int:
+                if not isinstance(step, int) or isinstance(step, bool):
+                    raise InvalidMetricError(
+                        f"metric {name!r} has step {step!r}; steps are integers"
+                    )
+                exact = False
+            if stamp.__class__ is not float:
+                exact = False
+        checked[name] = (
+            list(history) if exact else [(int(s), float(v), float(t)) for s, v, t in history]
+        )
+    return checked
+
+
+def check_unique(items: Sequence[Any], attribute: str, what: str) -> None:
+    seen: set[str] = set()
+    for item in items:
+        key = getattr(item, attribute)
+        if key in seen:
+            raise UsageError(f"two {what}s are named {key!r}; each {attribute} may appear once")
+        seen.add(key)
+
+
+def snapshot_row(version_id: int, position: int, snap: DataSnapshot) -> dict[str, Any]:
+    manifest = None
+    if snap.manifest is not None:
+        manifest = json.dumps(
+            [[e.path, e.size, e.digest] for e in snap.manifest], separators=(",", ":")
+        )
+    return {
+        "version_id": version_id,
+        "role": snap.role,
+        "position": position,
+        "path": snap.path,
+        "kind": snap.kind,
+        "digest": snap.digest,
+        "size": snap.size,
+        "file_count": snap.file_count,
+        "manifest": manifest,
+        "dvc_md5": snap.dvc_md5,
+        "dvc_source": snap.dvc_source,
+    }
+
+
+def register_summary(
+    draft: VersionDraft,
+    flat_params: Mapping[str, Any],
+    points: Mapping[str, list[tuple[int, float, float]]],
+    parent: str | None,
+) -> dict[str, Any]:
+    """What the audit trail keeps of a registration: enough to notice later tampering
+    with the version's recipe without copying every metric point into the trail."""
+    return {
+        "params_digest": digest_json(flat_params),
+        "params": len(flat_params),
+        "metrics": {name: history[-1][1] for name, history in points.items()},
+        "data": {s.role: s.digest or s.dvc_md5 for s in draft.data},
+        "artifacts": {a.name: a.digest for a in draft.artifacts},
+        "commit": draft.code.commit if draft.code else None,
+        "dirty": draft.code.dirty if draft.code else None,
+        "environment": draft.environment.fingerprint if draft.environment else None,
+        "parent": parent,  # as resolved, not as requested
+    }
+
+
+def digest_json(value: Any) -> str:
+    return hashlib.sha256(encode_value(value).encode("utf-8")).hexdigest()
