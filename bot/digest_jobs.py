@@ -144,6 +144,9 @@ def slack_text(rendered: RenderedDigest) -> str:
 
 
 def _charts(digest: Digest) -> list[Any]:
+    from modeltrail.core.extras import require
+
+    require("digest", "drawing the digest's metric charts")
     from modeltrail.bot.charts import draw  # matplotlib: only when a digest is drawn
 
     return [
@@ -435,6 +438,9 @@ def summarizer_from_settings(settings: Settings, registry: Registry) -> Summariz
 def slack_poster(settings: Settings) -> SlackPost | None:
     if not (settings.digest_slack and settings.slack_bot_token):
         return None
+    from modeltrail.core.extras import require
+
+    require("slack", "posting the digest to Slack (MODELTRAIL_DIGEST_SLACK)")
     from modeltrail.bot.slack.app import web_client
 
     client = web_client(settings)
@@ -450,7 +456,10 @@ def slack_poster(settings: Settings) -> SlackPost | None:
 def scheduler_from_settings(settings: Settings, registry: Registry) -> DigestScheduler:
     """The scheduler `serve` runs; raises ConfigError on a bad schedule, timezone or SMTP."""
     from modeltrail.bot.mail import SmtpConfig, SmtpMailer
+    from modeltrail.core.extras import require
 
+    # Said at start-up rather than at the first scheduled send, days later.
+    require("digest", "drawing the scheduled digest's charts (MODELTRAIL_DIGEST_SCHEDULE is set)")
     mailer: Mailer
     if settings.smtp_host or not settings.digest_slack:
         mailer = SmtpMailer(SmtpConfig.from_settings(settings))

@@ -105,3 +105,12 @@ class SchemaTooNewError(DatabaseError):
             hint="upgrade modeltrail (pip install -U modeltrail) before using this registry",
         )
         self.found = found
+
+
+class MissingExtraError(ConfigError):
+    """A feature's optional dependencies are not installed; the message names the extra."""
+
+    def __init__(self, feature: str, extra: str) -> None:
+        super().__init__(f"{feature} needs the {extra} extra: pip install 'modeltrail[{extra}]'")
+        self.feature = feature
+        self.extra = extra

@@ -4,9 +4,10 @@
 way the call can fail — no key, timeout, HTTP error, a reply without the expected content —
 so callers fall back to the deterministic path and a report is never missing.
 
-openai is pinned below 3: openai 3 sends through httpx2, which respx (the project's HTTP mock)
-does not intercept; openai 2 sends through httpx, so tests cross the real client and the real
-transport with respx routing at the last step.
+The SDK is handed an `httpx.Client` we build: openai 3 would otherwise send through its own
+httpx2 client, but it takes an httpx one as well (openai 2 only takes that). One transport for
+both majors, and the one respx intercepts: the tests cross the real client, its retries and its
+response parsing, and only the last hop is mocked.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class ChatReply:
 
 class LLM:
     def __init__(self, settings: Settings, *, http_client: Any = None) -> None:
+        import httpx
         import openai
 
         self.model = settings.llm_model
@@ -48,7 +50,9 @@ class LLM:
             base_url=settings.openai_base_url,
             timeout=settings.llm_timeout,
             max_retries=settings.llm_max_retries,
-            http_client=http_client,
+            # the SDK's own defaults: its timeout per request, and redirects followed
+            http_client=http_client
+            or httpx.Client(timeout=settings.llm_timeout, follow_redirects=True),
         )
 
     def chat(
@@ -101,4 +105,7 @@ def llm_from_settings(settings: Settings, *, http_client: Any = None) -> LLM | N
     server), else None: the deterministic path answers."""
     if not settings.openai_api_key and not settings.openai_base_url:
         return None
+    from modeltrail.core.extras import require
+
+    require("llm", "the LLM (OPENAI_API_KEY or OPENAI_BASE_URL is set)")
     return LLM(settings, http_client=http_client)

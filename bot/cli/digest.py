@@ -76,7 +76,7 @@ def preview(
         rendered = render_digest(
             data,
             summarize=summarizer_from_settings(settings, registry),
-            charts=not no_charts,
+            charts=not no_charts and fmt != "text",  # the text digest has no images
             inline="data" if fmt == "html" else "cid",
         )
     finally:

@@ -174,6 +174,9 @@ def build_service(settings: Settings, registry: Registry) -> Service:
     router = Router(registry)
     service = Service(settings, registry, router)
     if settings.slack_bot_token:
+        from modeltrail.core.extras import require
+
+        require("slack", "the Slack bot (SLACK_BOT_TOKEN is set)")
         from modeltrail.bot.assistant.answers import slack_answerer
         from modeltrail.bot.assistant.tool_calling import configured_fallback
         from modeltrail.bot.slack.app import build_app, web_client

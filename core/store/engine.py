@@ -50,6 +50,10 @@ def make_engine(url: str, *, create_dirs: bool = False) -> Engine:
     if backend == "sqlite":
         return _sqlite_engine(url, parsed.database, create_dirs=create_dirs)
     if backend == "postgresql":
+        if parsed.get_driver_name() == "psycopg":
+            from modeltrail.core.extras import require
+
+            require("postgres", "a PostgreSQL registry")
         try:
             return create_engine(url, pool_pre_ping=True, future=True)
         except (ArgumentError, ImportError) as exc:
