@@ -162,13 +162,20 @@ class Run:
 
     def log_dvc(self, start: str | os.PathLike[str] | None = None) -> None:
         """Log the recipe of the DVC project at or above `start` (default: `base_dir`):
-        dvc.lock deps/outs as data and artifacts, params.yaml and locked params, declared
-        metrics files. What was logged explicitly wins (see `capture.dvc_project`)."""
+        data, artifacts, params and metrics by the rules of `capture.dvc_project`. What was
+        logged explicitly wins; a path already logged as an artifact is never data."""
         from modeltrail.core.capture.data import snapshot_artifact, snapshot_data
         from modeltrail.core.capture.dvc_project import read_dvc_project
         from modeltrail.core.records import Artifact
 
-        recipe = read_dvc_project(os.fspath(start) if start is not None else str(self.base_dir))
+        logged = [
+            os.path.join(self.base_dir, a.uri)
+            for a in self._artifacts.values()
+            if "://" not in a.uri
+        ]
+        recipe = read_dvc_project(
+            os.fspath(start) if start is not None else str(self.base_dir), artifact_paths=logged
+        )
         self._params = {**flatten_params(recipe.params), **self._params}
         for name, value in recipe.metrics.items():
             if name in self._points:
@@ -178,16 +185,19 @@ class Run:
             if numbers and len(numbers) == len(points):
                 for point in numbers:
                     self.log_metric(name, float(point))
-        for path in recipe.data:
+        for record in recipe.data:
+            path = record.entry.path
             if path not in self._data:
                 self._data[path] = snapshot_data(
-                    path, path, cache=self._stat_cache(), base_dir=recipe.root
+                    path, path, cache=self._stat_cache(), base_dir=recipe.root, dvc=record
                 )
+        taken = {os.path.normpath(p) for p in logged}
         for entry in recipe.artifacts:
             name = posixpath.basename(entry.path.rstrip("/")) or entry.path
-            if name in self._artifacts:
+            where = os.path.join(recipe.root, entry.path)
+            if name in self._artifacts or os.path.normpath(where) in taken:
                 continue
-            if os.path.exists(os.path.join(recipe.root, entry.path)):
+            if os.path.exists(where):
                 found = snapshot_artifact(
                     entry.path, name=name, cache=self._stat_cache(), base_dir=recipe.root
                 )

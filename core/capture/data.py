@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from modeltrail.core.capture.dvc import DIR_SUFFIX, DvcEntry, parse_dvc_file, parse_dvc_lock
+from modeltrail.core.capture.dvc import DIR_SUFFIX, DvcRecord, parse_dvc_file, parse_dvc_lock
 from modeltrail.core.capture.git import strip_credentials
 from modeltrail.core.capture.statcache import StatCache, cache_key
 from modeltrail.core.errors import CaptureError, DataPathError
@@ -186,14 +186,6 @@ def _hash_single(
     return digest, size
 
 
-@dataclass(frozen=True)
-class DvcRecord:
-    """What DVC recorded for a path and where (`source` relative to the project root)."""
-
-    entry: DvcEntry
-    source: str
-
-
 def _project_root(start: str) -> str | None:
     """The nearest directory at or above `start` holding `.dvc/` or `.git`."""
     current = start
@@ -277,8 +269,12 @@ def snapshot_data(
     *,
     cache: StatCache | None = None,
     base_dir: str | None = None,
+    dvc: DvcRecord | None = None,
 ) -> DataSnapshot:
     """Record one dataset: a file's sha256, a directory's manifest digest, or a URI as is.
+
+    `dvc` is what DVC recorded for the path when the caller knows it (a dvc.lock entry of a
+    `wdir:` stage); otherwise it is looked up next to the path.
 
     Relative paths are read from `base_dir` (default: the cwd) and stored as given.
     DVC-tracked paths also carry the recorded md5; if their data is not pulled, the snapshot
@@ -297,7 +293,8 @@ def snapshot_data(
             file_count=None,
         )
     abs_path, stored = _local_path(path, base_dir)
-    dvc = find_dvc_record(abs_path)
+    if dvc is None:
+        dvc = find_dvc_record(abs_path)
     dvc_md5 = dvc.entry.md5 if dvc else None
     dvc_source = dvc.source if dvc else None
     try:

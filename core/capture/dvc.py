@@ -34,6 +34,14 @@ class DvcEntry:
 
 
 @dataclass(frozen=True)
+class DvcRecord:
+    """What DVC recorded for a path and where (`source` relative to the project root)."""
+
+    entry: DvcEntry
+    source: str
+
+
+@dataclass(frozen=True)
 class DvcStage:
     name: str
     cmd: tuple[str, ...] = ()
@@ -65,12 +73,24 @@ class DvcFile:
 
 @dataclass(frozen=True)
 class DvcYamlStage:
+    """A stage as dvc.yaml declares it. Paths are relative to `wdir` (itself relative to the
+    dvc.yaml's directory) and may hold `${...}` templates; a `foreach` stage's body is its
+    `do:` (`foreach` keeps the raw iterable), a `matrix` stage keeps its raw `matrix`."""
+
     name: str
     cmd: tuple[str, ...] = ()
     deps: tuple[str, ...] = ()
     outs: tuple[str, ...] = ()
     metrics: tuple[str, ...] = ()
+    plots: tuple[str, ...] = ()
     params: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # file -> keys
+    wdir: str = "."
+    foreach: Any = None
+    matrix: Any = None
+
+    @property
+    def templated(self) -> bool:
+        return self.foreach is not None or self.matrix is not None
 
 
 @dataclass(frozen=True)
@@ -78,14 +98,20 @@ class DvcYaml:
     stages: tuple[DvcYamlStage, ...]
     metrics: tuple[str, ...] = ()  # top-level `metrics:` (DVC 3)
     params: tuple[str, ...] = ()  # top-level `params:` files (DVC 3)
+    plots: tuple[str, ...] = ()  # top-level `plots:` ids and the files their x/y name
+    vars: tuple[Any, ...] = ()  # top-level `vars:`: mappings, or files to read values from
 
     @property
     def metric_files(self) -> tuple[str, ...]:
-        """Top-level and per-stage metrics files, each once, in declaration order."""
+        """Top-level and per-stage metrics files, each once, in declaration order (paths as
+        declared: a stage's are relative to its wdir and may be templates)."""
         seen = dict.fromkeys(self.metrics)
         for stage in self.stages:
             seen.update(dict.fromkeys(stage.metrics))
         return tuple(seen)
+
+    def stage(self, name: str) -> DvcYamlStage | None:
+        return next((s for s in self.stages if s.name == name), None)
 
 
 def _load(text: str, source: str) -> Any:
@@ -232,15 +258,38 @@ def _declared_params(raw: Any, source: str, key: str) -> dict[str, tuple[str, ..
     return {file: tuple(keys) for file, keys in by_file.items()}
 
 
+def _top_plots(raw: Any, source: str) -> tuple[str, ...]:
+    """Top-level `plots:`: each item a path, or `{id: {x:, y:}}` whose id may be a path and
+    whose `x`/`y` may map files to fields."""
+    paths: dict[str, None] = {}
+    for item in _declared_paths(raw, source, "plots"):
+        paths[item] = None
+    for item in raw or ():
+        if not isinstance(item, Mapping):
+            continue
+        for definition in item.values():
+            if not isinstance(definition, Mapping):
+                continue
+            for axis in ("x", "y"):
+                files = definition.get(axis)
+                if isinstance(files, Mapping):
+                    paths.update(dict.fromkeys(str(f) for f in files))
+    return tuple(paths)
+
+
 def parse_dvc_yaml(text: str, *, source: str = "dvc.yaml") -> DvcYaml:
-    """Parse the declarations of a dvc.yaml: per stage its deps, outs, metrics and params."""
+    """Parse the declarations of a dvc.yaml: per stage its deps, outs, metrics, plots, params,
+    wdir and, for `foreach`/`matrix` stages, the raw iterable."""
     doc = _load(text, source)
     if doc is None:
         return DvcYaml(stages=())
     doc = _mapping(doc, source, "the top level")
     stages = []
     for name, raw in _mapping(doc.get("stages"), source, "stages").items():
-        body = _mapping(raw, source, f"stage {name!r}")
+        outer = _mapping(raw, source, f"stage {name!r}")
+        foreach = outer.get("foreach")
+        body = _mapping(outer.get("do"), source, f"do of {name!r}") if foreach else outer
+        wdir = body.get("wdir", outer.get("wdir", "."))
         stages.append(
             DvcYamlStage(
                 name=str(name),
@@ -248,12 +297,19 @@ def parse_dvc_yaml(text: str, *, source: str = "dvc.yaml") -> DvcYaml:
                 deps=_declared_paths(body.get("deps"), source, f"deps of stage {name!r}"),
                 outs=_declared_paths(body.get("outs"), source, f"outs of stage {name!r}"),
                 metrics=_declared_paths(body.get("metrics"), source, f"metrics of {name!r}"),
+                plots=_declared_paths(body.get("plots"), source, f"plots of {name!r}"),
                 params=_declared_params(body.get("params"), source, f"params of {name!r}"),
+                wdir=str(wdir) if wdir is not None else ".",
+                foreach=foreach,
+                matrix=outer.get("matrix"),
             )
         )
     top_params = _declared_paths(doc.get("params"), source, "params")
+    raw_vars = doc.get("vars")
     return DvcYaml(
         stages=tuple(stages),
         metrics=_declared_paths(doc.get("metrics"), source, "metrics"),
         params=top_params,
+        plots=_top_plots(doc.get("plots"), source),
+        vars=tuple(raw_vars) if isinstance(raw_vars, list) else (),
     )

@@ -112,14 +112,14 @@ def project(tmp_path: Path) -> Path:
 
 def test_plan_sorts_entries_into_data_artifacts_params_and_metrics() -> None:
     plan = plan_dvc(parse_dvc_lock(DVC_LOCK), parse_dvc_yaml(DVC_YAML))
-    assert plan.data == ("data/raw.csv", "data/features")  # code deps left to git
+    # code deps are left to git
+    assert [d.entry.path for d in plan.data] == ["data/raw.csv", "data/features"]
     assert [a.path for a in plan.artifacts] == ["model.pkl"]  # metrics.json is a metric
-    assert plan.param_files == ("params.yaml", "config.yaml")
     assert dict(plan.locked_params) == {
         "prepare.split": 0.2,
         "train.epochs": 10,
         "train.lr": 0.01,
-        "config.batch": 64,
+        "config.yaml:batch": 64,
     }
     assert plan.metric_files == ("metrics.json",)
 
@@ -142,7 +142,7 @@ def test_register_dvc_records_the_pipeline(
         "train.lr": 0.02,  # the flag wins over DVC
         "train.epochs": 10,
         "train.unused": "keep",
-        "config.batch": 64,
+        "config.yaml:batch": 64,
     }
     data = {d["role"]: d for d in record["data"]}
     assert set(data) == {"data/raw.csv", "data/features"}
@@ -201,4 +201,4 @@ def test_register_dvc_outside_a_project_fails_clearly(
     db = f"sqlite:///{tmp_path / 'registry.db'}"
     assert main(["--db", db, "register", "fraud", "--dvc", "--no-env", "--no-git"]) == 1
     err = capsys.readouterr().err
-    assert "no dvc.lock" in err and "Traceback" not in err
+    assert "no DVC project (dvc.lock or .dvc/)" in err and "Traceback" not in err
