@@ -1,8 +1,12 @@
 """A fake Slack Web API server on loopback, for tests and benchmarks.
 
-It answers `auth.test`, records every `chat.postMessage` and every `respond()` (POSTs to
-`/respond/<id>`, the response_url Slack hands to slash commands), checks each message against
-Slack's Block Kit limits, and answers 429 or 5xx on demand.
+It answers `auth.test`, records every `chat.postMessage`, `chat.update` and every `respond()`
+(POSTs to `/respond/<id>`, the response_url Slack hands to slash commands and block actions),
+checks each message against Slack's Block Kit limits (and with slack_sdk's own block models),
+refuses a message whose blocks carry more than ~12,000 characters with `msg_blocks_too_long`
+as Slack does, validates the views of `views.open` / `views.update` / `views.publish` with
+slack_sdk's `View` model, answers `users.info` and `usergroups.users.list` from the people
+a test gave it, and answers 429 or 5xx on demand.
 
 The limit checks are written here again on purpose rather than imported from
 `modeltrail.bot.slack.blocks`: a test that used the product's own validator could not catch
@@ -31,7 +35,56 @@ LIMITS = {
     "field": 2000,
     "context": 10,
     "text": 40000,
+    "total": 12000,  # characters of text in all blocks of one message (msg_blocks_too_long)
 }
+
+
+def block_text_size(blocks: Any) -> int:
+    """Characters of text in a message's blocks, as Slack counts them for msg_blocks_too_long."""
+    total = 0
+    if isinstance(blocks, dict):
+        for key, value in blocks.items():
+            if key == "text" and isinstance(value, str):
+                total += len(value)
+            else:
+                total += block_text_size(value)
+    elif isinstance(blocks, list):
+        total += sum(block_text_size(item) for item in blocks)
+    return total
+
+
+def sdk_problems(blocks: Any) -> list[str]:
+    """What slack_sdk's block models refuse in `blocks` (they know every element's limits)."""
+    from slack_sdk.errors import SlackObjectFormationError
+    from slack_sdk.models.blocks import Block
+
+    problems = []
+    for i, data in enumerate(blocks or []):
+        block = Block.parse(data) if isinstance(data, dict) else None
+        if block is None:
+            problems.append(f"block {i}: not a block slack_sdk knows: {data!r:.80}")
+            continue
+        try:
+            block.validate_json()
+        except SlackObjectFormationError as exc:
+            problems.append(f"block {i}: {exc}")
+    return problems
+
+
+def view_problems(view: Any) -> list[str]:
+    """What slack_sdk's View model refuses in a view (modal or home tab)."""
+    from slack_sdk.errors import SlackObjectFormationError
+    from slack_sdk.models.views import View
+
+    if not isinstance(view, dict):
+        return ["view is not an object"]
+    if view.get("type") not in ("modal", "home"):
+        return [f"view type {view.get('type')!r}"]
+    try:
+        View(**view).validate_json()
+    except (SlackObjectFormationError, TypeError) as exc:
+        return [f"view: {exc}"]
+    return sdk_problems(view.get("blocks"))
 
 
 def limit_problems(message: Mapping[str, Any]) -> list[str]:
@@ -76,7 +129,7 @@ def limit_problems(message: Mapping[str, Any]) -> list[str]:
                     problems.append(f"block {i}: context text of {len(element['text'])}")
         elif kind not in ("divider", "actions", "image", "rich_text"):
             problems.append(f"block {i}: unknown block type {kind!r}")
-    return problems
+    return problems + sdk_problems(blocks)
 
 
 @dataclass
@@ -127,6 +180,9 @@ class FakeSlack:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.failures: deque[Failure] = deque()
+        # users.info answers: user ID -> real name; usergroups.users.list: group ID -> users
+        self.users: dict[str, str] = {}
+        self.usergroups: dict[str, list[str]] = {}
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
@@ -207,6 +263,11 @@ class FakeSlack:
             and (not delivered or (c.status == 200 and c.error is None))
             and (channel is None or c.data.get("channel") == channel)
         ]
+
+    def calls_of(self, method: str) -> list[Call]:
+        """Every call of one Web API method (views.open, users.info, …), in order."""
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
 
     def responses(self, key: str | None = None) -> list[Call]:
         with self._lock:
@@ -290,11 +351,52 @@ class FakeSlack:
                 user="modeltrail",
                 url="https://test.slack.com/",
             )
-        elif method in ("chat.postMessage", "respond"):
+        elif method in ("chat.postMessage", "chat.update", "respond") and (
+            block_text_size(data.get("blocks")) > LIMITS["total"]
+        ):
+            # What Slack answers (and does not post) when the blocks are too long altogether.
+            call.error = "msg_blocks_too_long"
+            answer = {"ok": False, "error": "msg_blocks_too_long"}
+        elif method in ("chat.postMessage", "chat.update", "respond"):
             call.problems = limit_problems(data)
             if method == "chat.postMessage":
                 call.ts = f"{1_700_000_000 + next(self._ts)}.000100"
                 answer.update(channel=data.get("channel"), ts=call.ts)
+            elif method == "chat.update":
+                answer.update(channel=data.get("channel"), ts=data.get("ts"))
+        elif method in ("views.open", "views.update", "views.publish"):
+            view = data.get("view")
+            if isinstance(view, str):
+                view = data["view"] = json.loads(view)
+            call.problems = view_problems(view)
+            if call.problems:
+                call.error = "invalid_arguments"
+                answer = {"ok": False, "error": "invalid_arguments", "messages": call.problems}
+            elif method == "views.open" and not data.get("trigger_id"):
+                call.error = "invalid_trigger_id"
+                answer = {"ok": False, "error": "invalid_trigger_id"}
+            else:
+                answer["view"] = {**view, "id": f"V{next(self._ts)}"}
+        elif method == "users.info":
+            user = str(data.get("user", ""))
+            if user in self.users:
+                name = self.users[user]
+                answer["user"] = {
+                    "id": user,
+                    "name": name.lower().replace(" ", "."),
+                    "real_name": name,
+                    "profile": {"real_name": name, "display_name": name.split()[0]},
+                }
+            else:
+                call.error = "user_not_found"
+                answer = {"ok": False, "error": "user_not_found"}
+        elif method == "usergroups.users.list":
+            group = str(data.get("usergroup", ""))
+            if group in self.usergroups:
+                answer["users"] = list(self.usergroups[group])
+            else:
+                call.error = "no_such_subteam"
+                answer = {"ok": False, "error": "no_such_subteam"}
         with self._lock:
             self.calls.append(call)
         self._send(request, 200, answer)
@@ -330,7 +432,7 @@ def _parse_body(raw: str, content_type: str) -> dict[str, Any]:
         data = json.loads(raw or "{}")
     else:
         data = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
-    for key in ("blocks", "attachments"):
+    for key in ("blocks", "attachments", "view"):
         if isinstance(data.get(key), str):  # form bodies carry blocks as a JSON string
             data[key] = json.loads(data[key])
     return data
@@ -413,3 +515,74 @@ def event_body(event: Mapping[str, Any], event_id: str) -> str:
             "authorizations": [{"team_id": "T1", "user_id": BOT_USER, "is_bot": True}],
         }
     )
+
+
+def action_body(
+    action_id: str,
+    value: str,
+    *,
+    response_url: str,
+    user: str = "U123",
+    user_name: str = "ana",
+    channel: str = "C999",
+    trigger_id: str = "4.5.6",
+    message_ts: str = "1700000001.000100",
+) -> str:
+    """A `block_actions` payload as Slack sends it when someone clicks a button."""
+    from urllib.parse import urlencode
+
+    payload = {
+        "type": "block_actions",
+        "team": {"id": "T1", "domain": "test"},
+        "user": {"id": user, "username": user_name, "name": user_name, "team_id": "T1"},
+        "api_app_id": "A1",
+        "token": "legacy-verification-token",
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
+        "trigger_id": trigger_id,
+        "channel": {"id": channel, "name": "ml"},
+        "message": {"type": "message", "ts": message_ts, "text": "a report", "blocks": []},
+        "response_url": response_url,
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": "modeltrail",
+                "value": value,
+                "action_ts": str(time.time()),
+            }
+        ],
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def view_submission_body(
+    view: Mapping[str, Any],
+    values: Mapping[str, Mapping[str, str]],
+    *,
+    user: str = "U123",
+    user_name: str = "ana",
+) -> str:
+    """A `view_submission` payload for a modal the bot opened: `values` maps block_id →
+    {action_id: typed text}, as Slack puts plain-text inputs in `view.state.values`."""
+    from urllib.parse import urlencode
+
+    state = {
+        block: {a: {"type": "plain_text_input", "value": text} for a, text in inner.items()}
+        for block, inner in values.items()
+    }
+    payload = {
+        "type": "view_submission",
+        "team": {"id": "T1", "domain": "test"},
+        "user": {"id": user, "username": user_name, "name": user_name, "team_id": "T1"},
+        "api_app_id": "A1",
+        "token": "legacy-verification-token",
+        "trigger_id": "7.8.9",
+        "view": {
+            **dict(view),
+            "id": "V1",
+            "team_id": "T1",
+            "state": {"values": state},
+            "hash": "1.abc",
+        },
+    }
+    return urlencode({"payload": json.dumps(payload)})

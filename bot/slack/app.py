@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 
 from modeltrail.bot.slack.blocks import Message
 from modeltrail.bot.slack.handlers import Answerer, Asker, CommandHandler
+from modeltrail.bot.slack.link import SlackLink
 from modeltrail.core.config import Settings
 from modeltrail.core.errors import ConfigError
 from modeltrail.core.registry.writer import Registry
@@ -46,16 +47,37 @@ def build_app(
     *,
     client: WebClient | None = None,
     answer: Answerer | None = None,
+    link: SlackLink | None = None,
 ) -> App:
     """The Bolt app for HTTP or Socket Mode. `answer` handles free-text questions (the
-    assistant); without it the bot explains the slash command instead."""
+    assistant); without it the bot explains the slash command instead. `link` knows the
+    bot's identity once Slack has answered; building the app never calls Slack."""
     if not settings.slack_signing_secret and not settings.slack_app_token:
         raise ConfigError(
             "SLACK_SIGNING_SECRET is not set (needed to verify requests from Slack)",
             hint="see README: Connect to Slack",
         )
+    client = client or web_client(settings)
+    link = link or SlackLink(client)
+
+    def authorize(enterprise_id: str | None, team_id: str | None, user_id: str | None) -> Any:
+        # Instead of Bolt's auth.test at start (fatal when Slack is unreachable) and on the
+        # first request (in the ack's path): the identity SlackLink learnt in the background.
+        from slack_bolt.authorization import AuthorizeResult
+
+        identity = link.identity or {}
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=team_id or identity.get("team_id"),
+            bot_user_id=identity.get("user_id"),
+            bot_id=identity.get("bot_id"),
+            bot_token=client.token,
+            user_id=user_id,
+        )
+
     app = App(
-        client=client or web_client(settings),
+        client=client,
+        authorize=authorize,
         signing_secret=settings.slack_signing_secret or "socket-mode",
         request_verification_enabled=bool(settings.slack_signing_secret),
         # Ack in the request thread and hand the work to the lazy listeners: with False, Bolt

@@ -1,8 +1,11 @@
 """Block Kit messages within Slack's limits, built with slack_sdk's block classes.
 
 Limits (https://api.slack.com/reference/block-kit): at most 50 blocks a message, section text
-3,000 characters, header text 150, 10 fields, 10 context elements. Anything longer is cut
-with an ellipsis or continued in the next message (posted as a thread reply). Prose comes
+3,000 characters, header text 150, 10 fields, 10 context elements, and about 12,000
+characters of text in all the blocks of one message (beyond it Slack answers
+`msg_blocks_too_long`). Anything longer is cut with an ellipsis or continued in the next
+message (posted as a thread reply); past a few messages the rest is left out with
+"… and N more". Prose comes
 from templates/slack.j2; this module only arranges it.
 """
 
@@ -29,6 +32,10 @@ MAX_HEADER = 150
 MAX_FIELDS = 10
 MAX_CONTEXT = 10
 MAX_TEXT = 4000  # the `text` fallback Slack shows in notifications
+# Slack refuses a message whose blocks hold more than ~12,000 characters of text; stay under
+# it with room for the markup Slack counts and we do not.
+MAX_TOTAL = 11_000
+MAX_MESSAGES = 5  # a report continued further than this is cut, not posted as a flood
 
 
 @dataclass
@@ -103,19 +110,48 @@ def split_text(text: str, limit: int) -> list[str]:
     return pieces
 
 
-def paginate(text: str, blocks: Iterable[dict[str, Any]]) -> list[Message]:
-    """Split blocks into messages of at most 50 blocks; the first carries `text`, the rest say
-    they continue it (they are posted as thread replies)."""
-    all_blocks = list(blocks)
+def paginate(
+    text: str, blocks: Iterable[dict[str, Any]], *, max_messages: int = MAX_MESSAGES
+) -> list[Message]:
+    """Split blocks into messages of at most 50 blocks and MAX_TOTAL characters; the first
+    carries `text`, the rest say they continue it (they are posted as thread replies). Past
+    `max_messages` messages the rest is cut, and the last message says how much."""
+    groups: list[list[dict[str, Any]]] = []
+    current: list[dict[str, Any]] = []
+    size = 0
+    for block in blocks:
+        length = text_size(block)
+        if current and (len(current) >= MAX_BLOCKS or size + length > MAX_TOTAL):
+            groups.append(current)
+            current, size = [], 0
+        current.append(block)
+        size += length
+    if current or not groups:
+        groups.append(current)
+    if len(groups) > max_messages:
+        left = sum(len(g) for g in groups[max_messages:])
+        groups = groups[:max_messages]
+        last = groups[-1]
+        while last and (len(last) >= MAX_BLOCKS or sum(map(text_size, last)) + 200 > MAX_TOTAL):
+            last.pop()
+            left += 1
+        last.append(context([f"_… and {left} more sections not shown_"]))
     fallback = cut(text, MAX_TEXT)
-    if len(all_blocks) <= MAX_BLOCKS:
-        return [Message(fallback, all_blocks)]
-    messages = []
-    for start in range(0, len(all_blocks), MAX_BLOCKS):
-        chunk = all_blocks[start : start + MAX_BLOCKS]
-        label = fallback if start == 0 else cut(f"{fallback} (continued)", MAX_TEXT)
-        messages.append(Message(label, chunk))
-    return messages
+    return [
+        Message(fallback if i == 0 else cut(f"{fallback} (continued)", MAX_TEXT), group)
+        for i, group in enumerate(groups)
+    ]
+
+
+def text_size(value: Any) -> int:
+    """Characters of text in a block (or a list of them), counted as Slack counts them."""
+    if isinstance(value, dict):
+        return sum(
+            len(v) if k == "text" and isinstance(v, str) else text_size(v) for k, v in value.items()
+        )
+    if isinstance(value, list):
+        return sum(text_size(v) for v in value)
+    return 0
 
 
 def validate(message: Mapping[str, Any]) -> list[str]:
@@ -127,6 +163,8 @@ def validate(message: Mapping[str, Any]) -> list[str]:
         problems.append("no text fallback")
     if len(blocks) > MAX_BLOCKS:
         problems.append(f"{len(blocks)} blocks > {MAX_BLOCKS}")
+    if text_size(blocks) > MAX_TOTAL:
+        problems.append(f"{text_size(blocks)} characters of text in blocks > {MAX_TOTAL}")
     for i, block in enumerate(blocks):
         kind = block.get("type")
         if kind == "header" and len(block["text"]["text"]) > MAX_HEADER:

@@ -20,14 +20,15 @@ USAGE: dict[str, str] = {
     "changelog": "changelog [MODEL]: the latest versions, each against its parent",
     "promote": "promote [MODEL] VERSION [reason…]: move a version to production (admins)",
     "rollback": "rollback [MODEL] reason…: bring back the previous production (admins)",
-    "golden": "golden [MODEL] VERSION: mark the stable baseline (admins)",
+    "golden": "golden [MODEL] VERSION [reason…]: mark the stable baseline (admins)",
+    "retire": "retire [MODEL] VERSION reason…: take a version out of use for good (admins)",
     "ask": "ask QUESTION: ask about the registry in plain words",
     "help": "help: this list",
 }
-MUTATING = frozenset({"promote", "rollback", "golden"})
+MUTATING = frozenset({"promote", "rollback", "golden", "retire"})
 # Commands whose first argument after the model is a version: an unknown word there is a
 # mistyped model name, not a version.
-VERSION_FIRST = frozenset({"diff", "show", "promote", "golden"})
+VERSION_FIRST = frozenset({"diff", "show", "promote", "golden", "retire"})
 ALIASES = {"prod": "production", "log": "history", "?": "help"}
 
 
@@ -118,15 +119,15 @@ def _looks_like_version(word: str) -> bool:
 
 def _check_arity(name: str, args: list[str], command: str) -> None:
     problem = None
-    if name in ("promote", "golden") and not args:
+    if name in ("promote", "golden", "retire") and not args:
         problem = "which version?"
+    elif name == "retire" and len(args) < 2:
+        problem = "a retirement needs a reason."
     elif name == "rollback" and not args:
         problem = "a rollback needs a reason."
     elif (name == "diff" and len(args) > 2) or (name == "show" and len(args) > 1):
         problem = "too many arguments."
     elif name in ("history", "production", "changelog") and args:
         problem = "this takes only a model name."
-    elif name == "golden" and len(args) > 1:
-        problem = "too many arguments."
     if problem:
         raise UsageError(problem[0].upper() + problem[1:], hint=usage_text(command, name))

@@ -52,6 +52,7 @@ PERMANENT_ERRORS = frozenset(
         "missing_scope",
         "invalid_blocks",
         "msg_too_long",
+        "msg_blocks_too_long",
     }
 )
 
@@ -77,8 +78,10 @@ class SlackDispatcher:
         *,
         clock: Callable[[], dt.datetime] = utcnow,
         summarize: Summarizer | None = None,
+        link: Any = None,  # slack.link.SlackLink: told whether posts reach Slack
     ) -> None:
         self.registry = registry
+        self.link = link
         self.client = client
         self.settings = settings
         self.clock = clock
@@ -183,7 +186,7 @@ class SlackDispatcher:
         if problems:
             raise ModeltrailError(f"refusing to post an invalid message: {'; '.join(problems)}")
         try:
-            return self.client.chat_postMessage(
+            response = self.client.chat_postMessage(
                 channel=channel,
                 thread_ts=thread_ts,
                 unfurl_links=False,
@@ -205,7 +208,12 @@ class SlackDispatcher:
                 permanent=status < 500 and status != 429 and error in PERMANENT_ERRORS,
             ) from None
         except OSError as exc:  # connection refused, timeouts, DNS
+            if self.link is not None:
+                self.link.unreachable(str(exc))
             raise Undeliverable(f"Slack unreachable: {exc}") from None
+        if self.link is not None:
+            self.link.reached()
+        return response
 
     def _setting(self, model: str, key: str) -> Any:
         try:

@@ -130,9 +130,18 @@ class CommandHandler:
             ]
         if name == "golden":
             version = registry.resolve_version(model, command.args[0])
-            previous = registry.set_golden(model, version, actor=asker.actor)
+            reason = " ".join(command.args[1:]) or None
+            previous = registry.set_golden(model, version, actor=asker.actor, reason=reason)
             was = f" (was {previous})" if previous else ""
             return [reports.text_message(f"*{esc(model)} {version}* is the golden version{was}.")]
+        if name == "retire":
+            version = registry.resolve_version(model, command.args[0])
+            registry.retire(model, version, actor=asker.actor, reason=" ".join(command.args[1:]))
+            return [
+                reports.text_message(
+                    f"*{esc(model)} {version}* is retired. The channel report follows."
+                )
+            ]
         raise AssertionError(f"unhandled command {name}")
 
     def _promote(self, command: SlashCommand, asker: Asker) -> list[Message]:

@@ -33,6 +33,8 @@ class Router:
     routes: dict[str, WsgiApp] = field(default_factory=dict)
     # Paths under a prefix ("/api/monitoring/" → its app, which reads the rest of the path).
     prefixes: dict[str, WsgiApp] = field(default_factory=dict)
+    # More lines of /healthz: name → a function returning that part's state ("slack": "ok").
+    checks: dict[str, Callable[[], str]] = field(default_factory=dict)
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -59,8 +61,11 @@ class Router:
                 "503 Service Unavailable",
                 {"status": "unhealthy", "database": f"error: {type(exc).__name__}"},
             )
+        extra = {name: check() for name, check in self.checks.items()}
         return json_response(
-            start_response, "200 OK", {"status": "ok", "database": "ok", "outbox": counts}
+            start_response,
+            "200 OK",
+            {"status": "ok", "database": "ok", "outbox": counts, **extra},
         )
 
 
@@ -73,6 +78,7 @@ class Service:
     router: Router
     dispatcher: Any = None
     socket_handler: Any = None
+    slack_link: Any = None  # slack.link.SlackLink: asks Slack until it answers, in the background
     digest_scheduler: Any = None  # digest_jobs.DigestScheduler, when MODELTRAIL_DIGEST_SCHEDULE
     mlflow_poller: Any = None  # integrations.mlflow_webhook.MlflowPoller, when configured
     server: Any = None
@@ -126,8 +132,16 @@ class Service:
             )
             poller.start()
             self.threads.append(poller)
-        if self.socket_handler is not None:
-            self.socket_handler.connect()
+        if self.slack_link is not None:
+            link = threading.Thread(
+                target=self.slack_link.run,
+                args=(self.stop_event,),
+                kwargs={"when_up": self.socket_handler.connect if self.socket_handler else None},
+                name="slack-link",
+                daemon=True,
+            )
+            link.start()
+            self.threads.append(link)
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -181,10 +195,13 @@ def build_service(settings: Settings, registry: Registry) -> Service:
         from modeltrail.bot.assistant.tool_calling import configured_fallback
         from modeltrail.bot.slack.app import build_app, web_client
         from modeltrail.bot.slack.dispatcher import SlackDispatcher
+        from modeltrail.bot.slack.link import SlackLink
 
         client = web_client(settings)
+        service.slack_link = link = SlackLink(client)
+        router.checks["slack"] = lambda: link.status
         answerer = slack_answerer(registry, settings, llm=configured_fallback(settings))
-        app = build_app(settings, registry, client=client, answer=answerer)
+        app = build_app(settings, registry, client=client, answer=answerer, link=link)
         if settings.slack_app_token:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -194,7 +211,11 @@ def build_service(settings: Settings, registry: Registry) -> Service:
 
             router.routes["/slack/events"] = SlackRequestHandler(app, path="/slack/events")
         service.dispatcher = SlackDispatcher(
-            registry, client, settings, summarize=report_summarizer(settings, registry)
+            registry,
+            client,
+            settings,
+            summarize=report_summarizer(settings, registry),
+            link=link,
         )
     if settings.digest_schedule:
         from modeltrail.bot.digest_jobs import scheduler_from_settings

@@ -343,3 +343,21 @@ def test_url_verification_and_signed_event_bodies(serve, registry: Registry) -> 
         event_body({"type": "app_mention"}, "Ev9"), "application/json", secret="wrong"
     )
     assert bot.http.post(bot.url, content=body, headers=forged).status_code == 401
+
+
+def test_golden_takes_a_reason_and_retire_works_from_slack(serve, registry: Registry) -> None:
+    seed(registry, 0.90, 0.92)
+    bot = serve()
+    (answer,) = bot.command("golden fraud 1.0.0 stable for the audit")
+    assert "*fraud 1.0.0* is the golden version." in answer.text
+    event = registry.audit_log("fraud")[0]
+    assert event.action == "golden" and event.reason == "stable for the audit"
+
+    (answer,) = bot.command("retire fraud 1.0.1 leaks customer ids")
+    assert "*fraud 1.0.1* is retired." in answer.text
+    assert registry.model_state("fraud").stage_of("1.0.1") == "archived"
+    assert registry.audit_log("fraud")[0].reason == "leaks customer ids"
+    assert bot.slack.wait_for(lambda: _post_about(bot.slack, "fraud 1.0.1 retired"))
+
+    (answer,) = bot.command("retire fraud 1.0.0", user="U777")  # a reason, then the refusal
+    assert "A retirement needs a reason." in answer.text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from slack_fake import limit_problems
+from slack_fake import block_text_size, limit_problems
 
 from modeltrail.bot.slack import blocks, reports
 from modeltrail.bot.slack.blocks import (
@@ -69,9 +69,12 @@ def test_sections_headers_fields_and_context_stay_within_limits() -> None:
         fields([f"field {i}" for i in range(25)]),
         context([f"note {i}" for i in range(30)]),
     ]
-    (message,) = paginate("fallback", built)
-    assert limit_problems(message.payload()) == []
-    assert blocks.validate(message.payload()) == []
+    messages = paginate("fallback", built)
+    for message in messages:
+        assert limit_problems(message.payload()) == []
+        assert blocks.validate(message.payload()) == []
+        assert block_text_size(message.blocks) <= 12_000
+    assert len(messages) == 5  # 40,000 characters of text: more than Slack takes at once
     assert len(built[0]["text"]["text"]) == 150 and built[0]["text"]["text"].endswith("…")
 
 
@@ -85,6 +88,29 @@ def test_more_than_fifty_blocks_continue_in_further_messages() -> None:
     assert [b["text"]["text"] for m in messages for b in m.blocks] == [
         f"block {i}" for i in range(120)
     ]
+
+
+def test_a_message_never_carries_more_text_than_slack_takes() -> None:
+    # 20 sections of 2,000 characters: 20 blocks would fit, 40,000 characters would not.
+    big = [section(f"s{i} " + "y" * 2000)[0] for i in range(20)]
+    messages = paginate("big", big)
+    assert [len(m.blocks) for m in messages] == [5, 5, 5, 5]
+    assert all(block_text_size(m.blocks) <= 12_000 for m in messages)
+    assert [b["text"]["text"][:3] for m in messages for b in m.blocks] == [
+        f"s{i} "[:3] for i in range(20)
+    ]
+
+
+def test_a_report_longer_than_a_few_messages_is_cut_saying_how_much() -> None:
+    huge = [section(f"s{i} " + "z" * 2500)[0] for i in range(60)]
+    messages = paginate("huge", huge)
+    assert len(messages) == blocks.MAX_MESSAGES
+    last = messages[-1].blocks[-1]
+    assert last["type"] == "context"
+    shown = sum(len(m.blocks) for m in messages) - 1
+    assert last["elements"][0]["text"] == f"_… and {60 - shown} more sections not shown_"
+    assert all(limit_problems(m.payload()) == [] for m in messages)
+    assert all(block_text_size(m.blocks) <= 12_000 for m in messages)
 
 
 def test_our_validator_agrees_with_the_fake_on_broken_messages() -> None:

@@ -33,6 +33,14 @@ def parse(text: str, models=MODELS, channel_model: str | None = None) -> SlashCo
         ),
         ("rollback fraud it broke", SlashCommand("rollback", "fraud", ("it", "broke"))),
         ("golden fraud latest", SlashCommand("golden", "fraud", ("latest",))),
+        (
+            "golden fraud 1.0.0 the stable one",
+            SlashCommand("golden", "fraud", ("1.0.0", "the", "stable", "one")),
+        ),
+        (
+            "retire fraud 1.0.0 leaks pii",
+            SlashCommand("retire", "fraud", ("1.0.0", "leaks", "pii")),
+        ),
         ("help", SlashCommand("help", None, ())),
         ("", SlashCommand("help", None, ())),
         ("   ", SlashCommand("help", None, ())),
@@ -50,6 +58,7 @@ def test_mutating_commands() -> None:
         "promote",
         "rollback",
         "golden",
+        "retire",
     }
 
 
@@ -83,7 +92,7 @@ def test_the_channel_default_model_is_used_when_none_is_named() -> None:
         ("frobnicate", MODELS, "I don't know `frobnicate`.", "Try one of:"),
         ("promote fraud", MODELS, "Which version?", "Usage: `/model promote"),
         ("golden fraud", MODELS, "Which version?", "Usage: `/model golden"),
-        ("golden fraud 1.0.0 1.0.1", MODELS, "Too many arguments.", "Usage: `/model golden"),
+        ("retire fraud 1.0.0", MODELS, "A retirement needs a reason.", "Usage: `/model retire"),
         ("rollback fraud", MODELS, "A rollback needs a reason.", "Usage: `/model rollback"),
         ("show fraud 1.0.0 1.0.1", MODELS, "Too many arguments.", "Usage: `/model show"),
         ("diff fraud 1 2 3", MODELS, "Too many arguments.", "Usage: `/model diff"),
@@ -103,3 +112,19 @@ def test_usage_text_for_one_and_all() -> None:
     everything = usage_text("/mt")
     assert everything.count("`/mt ") == len(USAGE)
     assert usage_text("/model", "nonsense") == usage_text("/model")
+
+
+def test_the_manifest_usage_hint_names_every_subcommand() -> None:
+    """Slack shows `usage_hint` while typing `/model`: it must not hide a subcommand."""
+    from pathlib import Path
+
+    import yaml
+
+    manifest = yaml.safe_load(
+        (Path(__file__).resolve().parents[2] / "manifest.yml").read_text(encoding="utf-8")
+    )
+    (command,) = manifest["features"]["slash_commands"]
+    hint = command["usage_hint"]
+    words = {w.strip("·[] ") for w in hint.split()}
+    assert set(USAGE) <= words, set(USAGE) - words
+    assert len(hint) <= 1000

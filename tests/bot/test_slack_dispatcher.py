@@ -9,6 +9,7 @@ clock passed to `run_once()`, except where the running service's own dispatcher 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import socket
 import threading
 import time
@@ -17,11 +18,12 @@ from pathlib import Path
 
 import pytest
 from conftest import ENV, REPORTS, draft, make_settings, seed
-from slack_fake import FakeSlack
+from slack_fake import FakeSlack, block_text_size
 from support import commit_file
 
 from modeltrail.bot.cli.main import main
 from modeltrail.bot.slack.app import web_client
+from modeltrail.bot.slack.blocks import MAX_MESSAGES
 from modeltrail.bot.slack.dispatcher import SlackDispatcher
 from modeltrail.core.capture.environment import environment_from_parts
 from modeltrail.core.lifecycle.outbox import Outbox
@@ -235,7 +237,12 @@ def test_a_huge_report_stays_within_limits_and_continues_in_the_thread(
     assert first.text.startswith("huge 1.0.1 promoted to production")
     assert all(p.text.strip() for p in rest)
     everything = "\n".join(p.all_text for p in posts)
-    assert "shard-2499" in everything  # nothing cut from the data list
+    assert "shard-0000" in everything
+    # 2,500 data files do not fit in the few messages a report may take: the rest is cut,
+    # and the last message says how much (never a message Slack refuses as too long).
+    assert len(posts) == MAX_MESSAGES
+    assert re.search(r"… and \d+ more sections not shown", posts[-1].all_text)
+    assert all(block_text_size(p.blocks) <= 12_000 for p in posts)
     assert "<!channel>" not in everything
 
 
