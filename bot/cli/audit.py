@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from modeltrail.bot.cli.common import app, open_registry, print_json, say
+from modeltrail.bot.cli.common import app, limit_option, open_registry, print_json, say
 
 
 @app.group()
@@ -34,14 +34,7 @@ def audit_verify() -> None:
 
 @audit.command("log")
 @click.argument("model", required=False)
-@click.option(
-    "--limit",
-    "-n",
-    default=50,
-    show_default=True,
-    type=click.IntRange(min=0),
-    help="Events to show, newest first (0: all).",
-)
+@limit_option("Events")
 @click.option("--json", "as_json", is_flag=True)
 def audit_log(model: str | None, limit: int, as_json: bool) -> None:
     """Who did what, when and why, newest first."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -118,3 +119,15 @@ def parse_moment(text: str) -> dt.datetime:
     if len(text.strip()) == 10:  # a bare date means the end of that day
         moment += dt.timedelta(days=1) - dt.timedelta(microseconds=1)
     return moment
+
+
+def limit_option(what: str) -> Callable[[Any], Any]:
+    """`--limit/-n`, the same on every listing: newest first, 50 by default, 0 for all."""
+    return click.option(
+        "--limit",
+        "-n",
+        default=50,
+        show_default=True,
+        type=click.IntRange(min=0),
+        help=f"{what} to show, newest first (0: all).",
+    )

@@ -19,6 +19,15 @@ from modeltrail.bot.cli.common import (
     say,
 )
 
+# The period option shared by preview and send.
+DAYS = click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=7,
+    show_default=True,
+    help="Period: the last N days, today (or --until's day) included.",
+)
+
 
 @app.group()
 def digest() -> None:
@@ -27,13 +36,7 @@ def digest() -> None:
 
 
 @digest.command()
-@click.option(
-    "--days",
-    type=click.IntRange(min=1),
-    default=7,
-    show_default=True,
-    help="Period: the last N days, today (or --until's day) included.",
-)
+@DAYS
 @click.option("--model", "models", multiple=True, help="Only this model. Repeatable.")
 @click.option(
     "--format",
@@ -104,13 +107,7 @@ def preview(
 
 
 @digest.command()
-@click.option(
-    "--days",
-    type=click.IntRange(min=1),
-    default=7,
-    show_default=True,
-    help="Period: the last N days, today (or --until's day) included.",
-)
+@DAYS
 @click.option(
     "--to",
     "to",

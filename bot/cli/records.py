@@ -9,6 +9,7 @@ import click
 
 from modeltrail.bot.cli.common import (
     app,
+    limit_option,
     load_settings,
     open_reader,
     open_registry,
@@ -197,14 +198,7 @@ def register(
 
 @app.command("list")
 @click.argument("model", required=False)
-@click.option(
-    "--limit",
-    "-n",
-    default=50,
-    show_default=True,
-    type=click.IntRange(min=0),
-    help="Versions to show, newest first (0: all).",
-)
+@limit_option("Versions")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def list_(model: str | None, limit: int, as_json: bool) -> None:
     """List models (latest version, counts), or one model's versions newest first."""

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from modeltrail.core.records import Environment
 
@@ -70,27 +71,17 @@ def environment_from_parts(
     normalised, packages sorted and the fingerprint computed as capture does."""
     pkgs = {normalise_name(k): v for k, v in (packages or {}).items()}
     pkgs = dict(sorted(pkgs.items()))
-    gpu_names = tuple(gpus)
-    return Environment(
-        python_version=python_version,
-        python_implementation=python_implementation,
-        platform=platform,
-        machine=machine,
-        cpu_model=cpu_model,
-        cpu_count=cpu_count,
-        gpus=gpu_names,
-        packages=pkgs,
-        fingerprint=environment_fingerprint(
-            python_version=python_version,
-            python_implementation=python_implementation,
-            platform=platform,
-            machine=machine,
-            cpu_model=cpu_model,
-            cpu_count=cpu_count,
-            gpus=gpu_names,
-            packages=pkgs,
-        ),
-    )
+    fields: dict[str, Any] = {
+        "python_version": python_version,
+        "python_implementation": python_implementation,
+        "platform": platform,
+        "machine": machine,
+        "cpu_model": cpu_model,
+        "cpu_count": cpu_count,
+        "gpus": tuple(gpus),
+        "packages": pkgs,
+    }
+    return Environment(**fields, fingerprint=environment_fingerprint(**fields))
 
 
 def cpu_model_from_cpuinfo(text: str) -> str | None:

@@ -1,7 +1,7 @@
 """The weekly digest as data: what happened in a period (`period`), the exactly-once delivery
 ledger (`ledger`) and the schedules that say when a period ends (`schedule`)."""
 
-from typing import Any
+from modeltrail.core.lazy import lazy_exports
 
 _PUBLIC = {
     "Digest": "period",
@@ -12,11 +12,4 @@ _PUBLIC = {
     "Window": "schedule",
 }
 __all__ = sorted(_PUBLIC)
-
-def __getattr__(name: str) -> Any:
-    # Imported on first use, so reading one submodule never pays for its siblings.
-    if name in _PUBLIC:
-        from importlib import import_module
-
-        return getattr(import_module(f"{__name__}.{_PUBLIC[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _PUBLIC)

@@ -2,7 +2,7 @@
 hash-chained audit trail (`audit`), the transactional outbox (`outbox`) and reproduction recipes
 (`reproduce`)."""
 
-from typing import Any
+from modeltrail.core.lazy import lazy_exports
 
 _PUBLIC = {
     "plan_stage": "rules",
@@ -23,11 +23,4 @@ _PUBLIC = {
     "Recipe": "reproduce",
 }
 __all__ = sorted(_PUBLIC)
-
-def __getattr__(name: str) -> Any:
-    # Imported on first use, so reading one submodule never pays for its siblings.
-    if name in _PUBLIC:
-        from importlib import import_module
-
-        return getattr(import_module(f"{__name__}.{_PUBLIC[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _PUBLIC)

@@ -2,7 +2,7 @@
 (`drift`), recording observations (`observe`), the alert state they move (`alerts`), and the
 status per version (`status`)."""
 
-from typing import Any
+from modeltrail.core.lazy import lazy_exports
 
 _PUBLIC = {
     "report_metrics": "observe",
@@ -16,11 +16,4 @@ _PUBLIC = {
     "DriftThresholds": "drift",
 }
 __all__ = sorted(_PUBLIC)
-
-def __getattr__(name: str) -> Any:
-    # Imported on first use, so reading one submodule never pays for its siblings.
-    if name in _PUBLIC:
-        from importlib import import_module
-
-        return getattr(import_module(f"{__name__}.{_PUBLIC[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _PUBLIC)

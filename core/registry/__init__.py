@@ -6,7 +6,7 @@ assistant calls (`tools`, with one module per family of tools: `tool_versions`,
 `tool_history`, `tool_metrics`, `tool_lineage`, their shared `tool_base` and the
 `tool_specs` handed to an LLM)."""
 
-from typing import Any
+from modeltrail.core.lazy import lazy_exports
 
 _PUBLIC = {
     "Registry": "writer",
@@ -21,11 +21,4 @@ _PUBLIC = {
     "call_tool": "tools",
 }
 __all__ = sorted(_PUBLIC)
-
-def __getattr__(name: str) -> Any:
-    # Imported on first use, so reading one submodule never pays for its siblings.
-    if name in _PUBLIC:
-        from importlib import import_module
-
-        return getattr(import_module(f"{__name__}.{_PUBLIC[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _PUBLIC)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
@@ -30,15 +30,9 @@ from modeltrail.core.lifecycle.rules import (
     plan_rollback,
     plan_stage,
 )
+from modeltrail.core.registry.reading import ReadingMixin
 from modeltrail.core.store import schema
 from modeltrail.core.versioning import SemVer
-
-if TYPE_CHECKING:
-    import datetime as dt
-    from collections.abc import Callable, Sequence
-    from contextlib import AbstractContextManager
-
-    from modeltrail.core.records import VersionRecord, VersionSummary
 
 TOPICS = {
     "promote": "version.promoted",
@@ -71,37 +65,7 @@ class MoveResult:
     forced: bool = False
 
 
-class GovernanceMixin:
-    if TYPE_CHECKING:
-        # What the host class (`Registry`, registry/writer.py) provides: declared here so this
-        # module never imports the writer back.
-        _clock: Callable[[], dt.datetime]
-
-        def _write(self) -> AbstractContextManager[Connection]: ...
-        def _read(self) -> AbstractContextManager[Connection]: ...
-        def _model_id(self, conn: Connection, model: str, *, lock: bool = False) -> int: ...
-        def _version_id(self, conn: Connection, model_id: int, version: SemVer) -> int | None: ...
-        def latest_version(self, model: str) -> str: ...
-        def list_versions(
-            self, model: str, *, limit: int | None = None
-        ) -> list[VersionSummary]: ...
-        def load_many(
-            self, model: str, versions: Sequence[str] | None = None, *, history: bool = False
-        ) -> list[VersionRecord]: ...
-        def _append_audit(
-            self,
-            conn: Connection,
-            *,
-            now: dt.datetime,
-            actor: str,
-            action: str,
-            model: str | None,
-            version: str | None,
-            before: Mapping[str, Any] | None,
-            after: Mapping[str, Any] | None,
-            reason: str | None,
-        ) -> int: ...
-
+class GovernanceMixin(ReadingMixin):
     # -- reading the lifecycle state ---------------------------------------------------
 
     def model_state(self, model: str) -> ModelState:

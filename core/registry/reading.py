@@ -7,7 +7,7 @@ module either: callers get the frozen values of `records.py`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, select
 
@@ -22,24 +22,12 @@ from modeltrail.core.records import (
     VersionRecord,
     VersionSummary,
 )
+from modeltrail.core.registry.base import RegistryBase
 from modeltrail.core.store import reads, schema
 from modeltrail.core.versioning import SemVer
 
-if TYPE_CHECKING:
-    from contextlib import AbstractContextManager
 
-    from modeltrail.core.records import Environment
-
-
-class ReadingMixin:
-    if TYPE_CHECKING:
-        # What the host class (`Registry`, registry/writer.py) provides: declared here so this
-        # module never imports the writer back.
-        _environments: dict[str, Environment]
-
-        def _read(self) -> AbstractContextManager[Connection]: ...
-        def _model_id(self, conn: Connection, model: str, *, lock: bool = False) -> int: ...
-
+class ReadingMixin(RegistryBase):
     # -- records and listings ---------------------------------------------------------------
 
     def load(self, model: str, version: str, *, history: bool = False) -> VersionRecord:

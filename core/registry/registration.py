@@ -18,41 +18,20 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from modeltrail.core.errors import DuplicateVersionError, VersionNotFoundError
 from modeltrail.core.lifecycle.outbox import enqueue
 from modeltrail.core.params import encode_value
+from modeltrail.core.registry.base import RegistryBase
 from modeltrail.core.registry.rows import register_summary, snapshot_row
 from modeltrail.core.store import schema
 from modeltrail.core.versioning import SemVer
 
 if TYPE_CHECKING:
     import datetime as dt
-    from collections.abc import Mapping
 
     from modeltrail.core.records import Environment, VersionDraft
 
 FIRST_VERSION = SemVer(1, 0, 0)
 
 
-class RegistrationMixin:
-    if TYPE_CHECKING:
-        # What the host class (`Registry`, registry/writer.py) provides: declared here so this
-        # module never imports the writer back.
-        _sqlite: bool
-
-        def _model_id(self, conn: Connection, model: str, *, lock: bool = False) -> int: ...
-        def _version_id(self, conn: Connection, model_id: int, version: SemVer) -> int | None: ...
-        def _append_audit(
-            self,
-            conn: Connection,
-            *,
-            now: dt.datetime,
-            actor: str,
-            action: str,
-            model: str | None,
-            version: str | None,
-            before: Mapping[str, Any] | None,
-            after: Mapping[str, Any] | None,
-            reason: str | None,
-        ) -> int: ...
-
+class RegistrationMixin(RegistryBase):
     def _insert_version(
         self,
         conn: Connection,

@@ -10,50 +10,35 @@ the audit chain, and validates a registration (with `rows`) before writing any o
 
 from __future__ import annotations
 
-import datetime as dt
 import math
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
 from modeltrail.core.config import Settings
 from modeltrail.core.errors import (
     DatabaseError,
     DuplicateVersionError,
     InvalidVersionError,
-    ModelNotFoundError,
     UsageError,
 )
-from modeltrail.core.lifecycle import audit
 from modeltrail.core.metrics import check_metric_name
 from modeltrail.core.params import flatten_params
-from modeltrail.core.records import Environment, MetricSpec, VersionDraft, VersionRecord
+from modeltrail.core.records import MetricSpec, VersionDraft, VersionRecord
+from modeltrail.core.registry.base import first_line, utcnow
 from modeltrail.core.registry.governance import GovernanceMixin
-from modeltrail.core.registry.reading import ReadingMixin
 from modeltrail.core.registry.registration import RegistrationMixin
 from modeltrail.core.registry.rows import check_metric_points, check_model_name, check_unique
 from modeltrail.core.store import schema
-from modeltrail.core.store.engine import WRITE, ensure_schema, make_engine
+from modeltrail.core.store.engine import ensure_schema, make_engine
 from modeltrail.core.versioning import SemVer
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-class Registry(RegistrationMixin, ReadingMixin, GovernanceMixin):
+class Registry(RegistrationMixin, GovernanceMixin):
     """A model registry on one database (SQLite file or PostgreSQL)."""
-
-    def __init__(self, engine: Engine, *, clock: Any = utcnow) -> None:
-        self.engine = engine
-        self._clock = clock
-        self._sqlite = engine.dialect.name == "sqlite"
-        self._environments: dict[str, Environment] = {}  # content-addressed, never stale
 
     @classmethod
     def open(
@@ -84,27 +69,6 @@ class Registry(RegistrationMixin, ReadingMixin, GovernanceMixin):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    # -- transactions -------------------------------------------------------------------
-
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        try:
-            with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
-                yield conn
-        except OperationalError as exc:
-            raise DatabaseError(f"the registry database refused the write: {_short(exc)}") from None
-        except DataError as exc:
-            # PostgreSQL enforces column sizes that SQLite ignores (e.g. an overlong tag name).
-            raise UsageError(f"the registry cannot store a value given: {_short(exc)}") from None
-
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        try:
-            with self.engine.connect() as conn:
-                yield conn
-        except OperationalError as exc:
-            raise DatabaseError(f"cannot read the registry database: {_short(exc)}") from None
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -151,7 +115,8 @@ class Registry(RegistrationMixin, ReadingMixin, GovernanceMixin):
                 # Auto-numbering raced with another writer (only possible if the model row
                 # was created concurrently): try again with a fresh view.
                 if attempt == 4:
-                    raise DatabaseError(f"could not register a version: {_short(exc)}") from None
+                    message = f"could not register a version: {first_line(exc)}"
+                    raise DatabaseError(message) from None
         raise AssertionError("unreachable")
 
     def set_metric_goal(
@@ -234,78 +199,7 @@ class Registry(RegistrationMixin, ReadingMixin, GovernanceMixin):
                 delete(schema.processed_events).where(schema.processed_events.c.key == key[:200])
             )
 
-    # -- the audit chain ------------------------------------------------------------------
-
-    def _append_audit(
-        self,
-        conn: Connection,
-        *,
-        now: dt.datetime,
-        actor: str,
-        action: str,
-        model: str | None,
-        version: str | None,
-        before: Mapping[str, Any] | None,
-        after: Mapping[str, Any] | None,
-        reason: str | None,
-    ) -> int:
-        head_query = select(schema.audit_head.c.seq, schema.audit_head.c.hash).where(
-            schema.audit_head.c.id == 1
-        )
-        if not self._sqlite:
-            head_query = head_query.with_for_update()
-        head = conn.execute(head_query).first()
-        seq, prev_hash = (head[0] + 1, head[1]) if head else (1, audit.GENESIS)
-        fields = {
-            "seq": seq,
-            "created_at": now.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-            "actor": actor,
-            "action": action,
-            "model": model,
-            "version": version,
-            "before": audit.canonical_json(before),
-            "after": audit.canonical_json(after),
-            "reason": reason,
-            "prev_hash": prev_hash,
-        }
-        digest = audit.event_hash(**fields)
-        conn.execute(insert(schema.audit_events), {**fields, "hash": digest})
-        if head is None:
-            conn.execute(insert(schema.audit_head), {"id": 1, "seq": seq, "hash": digest})
-        else:
-            conn.execute(
-                update(schema.audit_head)
-                .where(schema.audit_head.c.id == 1)
-                .values(seq=seq, hash=digest)
-            )
-        return seq
-
-    # -- helpers --------------------------------------------------------------------------
-
-    def _model_id(self, conn: Connection, model: str, *, lock: bool = False) -> int:
-        query = select(schema.models.c.id).where(schema.models.c.name == model)
-        if lock and not self._sqlite:
-            query = query.with_for_update()
-        model_id = conn.execute(query).scalar()
-        if model_id is None:
-            raise ModelNotFoundError(model)
-        return int(model_id)
-
-    def _version_id(self, conn: Connection, model_id: int, version: SemVer) -> int | None:
-        return conn.execute(
-            select(schema.versions.c.id).where(
-                schema.versions.c.model_id == model_id,
-                schema.versions.c.version == str(version),
-            )
-        ).scalar()
-
 
 def _is_version_conflict(exc: IntegrityError) -> bool:
     message = str(exc.orig).lower()
     return "versions" in message or "uq_versions" in message
-
-
-def _short(exc: SQLAlchemyError) -> str:
-    orig = getattr(exc, "orig", None)
-    lines = str(orig if orig is not None else exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__

@@ -2,7 +2,7 @@
 the alembic migrations, the plain-SQL read queries and row loading shared by the `Registry` and
 the stdlib SQLite reader (which serves `show`/`list` without importing SQLAlchemy)."""
 
-from typing import Any
+from modeltrail.core.lazy import lazy_exports
 
 _PUBLIC = {
     "make_engine": "engine",
@@ -14,11 +14,4 @@ _PUBLIC = {
     "sqlite_path": "sqlite_reader",
 }
 __all__ = sorted(_PUBLIC)
-
-def __getattr__(name: str) -> Any:
-    # Imported on first use, so reading one submodule never pays for its siblings.
-    if name in _PUBLIC:
-        from importlib import import_module
-
-        return getattr(import_module(f"{__name__}.{_PUBLIC[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _PUBLIC)

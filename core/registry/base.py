@@ -1,0 +1,130 @@
+"""What every part of the `Registry` stands on: the engine, the clock, the read and write
+transactions (database errors become modeltrail's), the model and version lookups, and the
+append to the hash-chained audit trail that every write makes in its own transaction. The
+mixins (registration, reading, governance) inherit this, so none imports the writer back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
+
+from modeltrail.core.errors import DatabaseError, ModelNotFoundError, UsageError
+from modeltrail.core.lifecycle import audit
+from modeltrail.core.records import Environment
+from modeltrail.core.store import schema
+from modeltrail.core.store.engine import WRITE
+from modeltrail.core.versioning import SemVer
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class RegistryBase:
+    """The registry's engine, clock and transactions; see `Registry` for the whole door."""
+
+    def __init__(self, engine: Engine, *, clock: Any = utcnow) -> None:
+        self.engine = engine
+        self._clock = clock
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._environments: dict[str, Environment] = {}  # content-addressed, never stale
+
+    # -- transactions -------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+                yield conn
+        except OperationalError as exc:
+            message = f"the registry database refused the write: {first_line(exc)}"
+            raise DatabaseError(message) from None
+        except DataError as exc:
+            # PostgreSQL enforces column sizes that SQLite ignores (e.g. an overlong tag name).
+            message = f"the registry cannot store a value given: {first_line(exc)}"
+            raise UsageError(message) from None
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except OperationalError as exc:
+            raise DatabaseError(f"cannot read the registry database: {first_line(exc)}") from None
+
+    # -- the audit chain ------------------------------------------------------------------
+
+    def _append_audit(
+        self,
+        conn: Connection,
+        *,
+        now: dt.datetime,
+        actor: str,
+        action: str,
+        model: str | None,
+        version: str | None,
+        before: Mapping[str, Any] | None,
+        after: Mapping[str, Any] | None,
+        reason: str | None,
+    ) -> int:
+        head_query = select(schema.audit_head.c.seq, schema.audit_head.c.hash).where(
+            schema.audit_head.c.id == 1
+        )
+        if not self._sqlite:
+            head_query = head_query.with_for_update()
+        head = conn.execute(head_query).first()
+        seq, prev_hash = (head[0] + 1, head[1]) if head else (1, audit.GENESIS)
+        fields = {
+            "seq": seq,
+            "created_at": now.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+            "actor": actor,
+            "action": action,
+            "model": model,
+            "version": version,
+            "before": audit.canonical_json(before),
+            "after": audit.canonical_json(after),
+            "reason": reason,
+            "prev_hash": prev_hash,
+        }
+        digest = audit.event_hash(**fields)
+        conn.execute(insert(schema.audit_events), {**fields, "hash": digest})
+        if head is None:
+            conn.execute(insert(schema.audit_head), {"id": 1, "seq": seq, "hash": digest})
+        else:
+            conn.execute(
+                update(schema.audit_head)
+                .where(schema.audit_head.c.id == 1)
+                .values(seq=seq, hash=digest)
+            )
+        return seq
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _model_id(self, conn: Connection, model: str, *, lock: bool = False) -> int:
+        query = select(schema.models.c.id).where(schema.models.c.name == model)
+        if lock and not self._sqlite:
+            query = query.with_for_update()
+        model_id = conn.execute(query).scalar()
+        if model_id is None:
+            raise ModelNotFoundError(model)
+        return int(model_id)
+
+    def _version_id(self, conn: Connection, model_id: int, version: SemVer) -> int | None:
+        return conn.execute(
+            select(schema.versions.c.id).where(
+                schema.versions.c.model_id == model_id,
+                schema.versions.c.version == str(version),
+            )
+        ).scalar()
+
+
+def first_line(exc: SQLAlchemyError) -> str:
+    orig = getattr(exc, "orig", None)
+    lines = str(orig if orig is not None else exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
