@@ -9,12 +9,15 @@ from importlib import import_module
 from typing import Any
 
 
-def lazy_exports(package: str, public: Mapping[str, str]) -> Callable[[str], Any]:
-    """A module `__getattr__` resolving `public[name]` (a submodule of `package`) on first use."""
+def lazy_exports(
+    package: str, names_by_module: Mapping[str, str]
+) -> tuple[Callable[[str], Any], list[str]]:
+    """A module `__getattr__` and `__all__` for `package`, from {submodule: "Name other_name"}."""
+    where = {name: module for module, names in names_by_module.items() for name in names.split()}
 
     def __getattr__(name: str) -> Any:
-        if name in public:
-            return getattr(import_module(f"{package}.{public[name]}"), name)
+        if name in where:
+            return getattr(import_module(f"{package}.{where[name]}"), name)
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
-    return __getattr__
+    return __getattr__, sorted(where)

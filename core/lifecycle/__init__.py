@@ -4,23 +4,13 @@ hash-chained audit trail (`audit`), the transactional outbox (`outbox`) and repr
 
 from modeltrail.core.lazy import lazy_exports
 
-_PUBLIC = {
-    "plan_stage": "rules",
-    "plan_rollback": "rules",
-    "plan_retire": "rules",
-    "plan_retention": "rules",
-    "judge_promotion": "rules",
-    "GateRules": "rules",
-    "GateDecision": "rules",
-    "ModelState": "rules",
-    "Plan": "rules",
-    "LifecycleError": "rules",
-    "verify_chain": "audit",
-    "VerifyResult": "audit",
-    "Outbox": "outbox",
-    "enqueue": "outbox",
-    "build_recipe": "reproduce",
-    "Recipe": "reproduce",
-}
-__all__ = sorted(_PUBLIC)
-__getattr__ = lazy_exports(__name__, _PUBLIC)
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "rules": "plan_stage plan_rollback plan_retire plan_retention judge_promotion"
+        " GateRules GateDecision ModelState Plan LifecycleError",
+        "audit": "verify_chain VerifyResult",
+        "outbox": "Outbox enqueue",
+        "reproduce": "build_recipe Recipe",
+    },
+)

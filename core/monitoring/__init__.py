@@ -4,16 +4,12 @@ status per version (`status`)."""
 
 from modeltrail.core.lazy import lazy_exports
 
-_PUBLIC = {
-    "report_metrics": "observe",
-    "report_batch": "observe",
-    "monitoring_status": "status",
-    "ModelStatus": "status",
-    "profile_columns": "profiles",
-    "Profile": "profiles",
-    "batch_drift": "drift",
-    "psi": "drift",
-    "DriftThresholds": "drift",
-}
-__all__ = sorted(_PUBLIC)
-__getattr__ = lazy_exports(__name__, _PUBLIC)
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "observe": "report_metrics report_batch",
+        "status": "monitoring_status ModelStatus",
+        "profiles": "profile_columns Profile",
+        "drift": "batch_drift psi DriftThresholds",
+    },
+)

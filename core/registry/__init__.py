@@ -8,17 +8,13 @@ assistant calls (`tools`, with one module per family of tools: `tool_versions`,
 
 from modeltrail.core.lazy import lazy_exports
 
-_PUBLIC = {
-    "Registry": "writer",
-    "check_model_name": "rows",
-    "PromotionBlocked": "governance",
-    "MoveResult": "governance",
-    "compare": "compare",
-    "changelog": "compare",
-    "resolve_pair": "compare",
-    "ChangelogEntry": "compare",
-    "RegistryTools": "tools",
-    "call_tool": "tools",
-}
-__all__ = sorted(_PUBLIC)
-__getattr__ = lazy_exports(__name__, _PUBLIC)
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "writer": "Registry",
+        "rows": "check_model_name",
+        "governance": "PromotionBlocked MoveResult",
+        "compare": "changelog resolve_pair ChangelogEntry",
+        "tools": "RegistryTools call_tool",
+    },
+)

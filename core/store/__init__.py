@@ -4,14 +4,11 @@ the stdlib SQLite reader (which serves `show`/`list` without importing SQLAlchem
 
 from modeltrail.core.lazy import lazy_exports
 
-_PUBLIC = {
-    "make_engine": "engine",
-    "ensure_schema": "engine",
-    "normalise_url": "engine",
-    "current_revision": "engine",
-    "load_records": "loading",
-    "SqliteReader": "sqlite_reader",
-    "sqlite_path": "sqlite_reader",
-}
-__all__ = sorted(_PUBLIC)
-__getattr__ = lazy_exports(__name__, _PUBLIC)
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "engine": "make_engine ensure_schema normalise_url current_revision",
+        "loading": "load_records",
+        "sqlite_reader": "SqliteReader sqlite_path",
+    },
+)
