@@ -26,33 +26,11 @@ def normalise_name(name: str) -> str:
     return _NAME_RUN.sub("-", name).lower()
 
 
-def environment_fingerprint(
-    *,
-    python_version: str,
-    python_implementation: str,
-    platform: str,
-    machine: str,
-    cpu_model: str | None,
-    cpu_count: int | None,
-    gpus: Iterable[str],
-    packages: Mapping[str, str],
-) -> str:
-    """sha256 hex of the canonical JSON (sorted keys, no spaces, UTF-8) of the fields."""
-    canonical = json.dumps(
-        {
-            "python_version": python_version,
-            "python_implementation": python_implementation,
-            "platform": platform,
-            "machine": machine,
-            "cpu_model": cpu_model,
-            "cpu_count": cpu_count,
-            "gpus": list(gpus),
-            "packages": dict(packages),
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
+def environment_fingerprint(fields: Mapping[str, Any]) -> str:
+    """sha256 hex of the canonical JSON (sorted keys, no spaces, UTF-8) of an environment's
+    fields (python, platform, machine, CPU, GPUs, packages)."""
+    plain = {**fields, "gpus": list(fields["gpus"]), "packages": dict(fields["packages"])}
+    canonical = json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -81,7 +59,7 @@ def environment_from_parts(
         "gpus": tuple(gpus),
         "packages": pkgs,
     }
-    return Environment(**fields, fingerprint=environment_fingerprint(**fields))
+    return Environment(**fields, fingerprint=environment_fingerprint(fields))
 
 
 def cpu_model_from_cpuinfo(text: str) -> str | None:
