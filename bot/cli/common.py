@@ -43,6 +43,8 @@ STATE = _State()
     "else sqlite:///.modeltrail/registry.db).",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+# the installed distribution's version, read only when asked
+@click.version_option(package_name="modeltrail", message="%(prog)s %(version)s")
 def app(db: str | None, debug: bool) -> None:
     """A permanent, explainable record of every model version, and what changed."""
     STATE.db = db

@@ -12,6 +12,7 @@ from modeltrail.bot.cli import (  # noqa: F401
     audit,
     demo,
     digest,
+    files,
     governance,
     imports,
     monitor,

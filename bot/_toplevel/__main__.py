@@ -1,0 +1,5 @@
+"""`python -m modeltrail`: the `modeltrail` command."""
+
+from modeltrail.bot.cli.main import entry
+
+entry()
