@@ -17,6 +17,8 @@ Goal = Literal["maximize", "minimize"]
 RawPoint = tuple[int, float, float]  # step, value, UTC epoch seconds
 Stage = Literal["none", "staging", "production", "archived"]
 STAGES: tuple[str, ...] = ("none", "staging", "production", "archived")
+# An artifact's digest when only DVC's md5 is known (a DVC output that is not pulled).
+DVC_MD5_PREFIX = "dvc-md5:"
 
 
 @dataclass(frozen=True)

@@ -166,7 +166,7 @@ class Run:
         logged explicitly wins; a path already logged as an artifact is never data."""
         from modeltrail.core.capture.data import snapshot_artifact, snapshot_data
         from modeltrail.core.capture.dvc_project import read_dvc_project
-        from modeltrail.core.records import Artifact
+        from modeltrail.core.records import DVC_MD5_PREFIX, Artifact
 
         logged = [
             os.path.join(self.base_dir, a.uri)
@@ -203,7 +203,10 @@ class Run:
                 )
             else:  # not pulled here: DVC's md5 is what we know
                 found = Artifact(
-                    name, entry.path, f"dvc-md5:{entry.md5}" if entry.md5 else None, entry.size
+                    name,
+                    entry.path,
+                    f"{DVC_MD5_PREFIX}{entry.md5}" if entry.md5 else None,
+                    entry.size,
                 )
             self._artifacts[name] = found
 

@@ -249,12 +249,25 @@ def read_dvc_project(start: str, *, artifact_paths: Sequence[str] = ()) -> DvcRe
     params.update(plan.locked_params)  # what the last run actually used
     return DvcRecipe(
         root,
-        plan.data,
+        tuple(_prefer_dvc_file(root, record) for record in plan.data),
         plan.artifacts,
         params,
         _read_metrics(root, plan.metric_files),
         plan.stale_stages,
     )
+
+
+def _prefer_dvc_file(root: str, record: DvcRecord) -> DvcRecord:
+    """Data added with `dvc add` is recorded in its `.dvc` file first (where `dvc add` writes
+    a change); dvc.lock only copies that md5 when a stage next runs."""
+    source = f"{record.entry.path}.dvc"
+    path = os.path.join(root, source)
+    if not os.path.isfile(path):
+        return record
+    parsed = parse_dvc_file(_read(path), source=source)
+    name = posixpath.basename(record.entry.path)
+    out = next((o for o in parsed.outs if _norm(o.path) == name), parsed.outs[0])
+    return DvcRecord(replace(out, path=record.entry.path), source)
 
 
 def _root_params(root: str) -> dict[str, Any]:

@@ -322,6 +322,32 @@ def code_history(
     )
 
 
+def last_commits_touching(
+    repo_root: str, old_commit: str, new_commit: str, paths: list[str]
+) -> dict[str, str]:
+    """Each path (relative to the repository) → the newest commit in old..new that changed
+    it; paths no commit there touched are left out. Never raises."""
+    repo = _open_repo(repo_root, search_parents=False)
+    if repo is None:
+        return {}
+    import git
+
+    found: dict[str, str] = {}
+    try:
+        shas = _resolve(repo, old_commit, new_commit)
+        if shas is None:
+            return {}
+        for path in paths:
+            sha = repo.git.log("-1", "--format=%H", f"{shas[0]}..{shas[1]}", "--", path).strip()
+            if sha:
+                found[path] = sha
+    except git.GitCommandError:
+        return found
+    finally:
+        repo.close()
+    return found
+
+
 def _commit_info(record: bytes) -> CommitInfo:
     sha, author, timestamp, subject = record.decode("utf-8", "replace").split(_FIELD, 3)
     return CommitInfo(

@@ -15,6 +15,9 @@ the bump are not mirrored: some describe one side (a dirty tree, missing lineage
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
+
 from modeltrail.core.diff.environment import diff_artifacts, diff_environment
 from modeltrail.core.diff.findings import (
     BREAKING_TAG,
@@ -63,13 +66,17 @@ __all__ = [
 
 
 def diff_versions(
-    old: VersionRecord, new: VersionRecord, code_history: CodeHistory | None = None
+    old: VersionRecord,
+    new: VersionRecord,
+    code_history: CodeHistory | None = None,
+    dvc_commits: Mapping[str, str] | None = None,
 ) -> VersionDiff:
     """Compare two versions. `code_history`, when given, must run from `old`'s commit to
-    `new`'s (a `UsageError` otherwise)."""
+    `new`'s (a `UsageError` otherwise). `dvc_commits` maps a `.dvc` file or dvc.lock path to
+    the commit between the two that last changed it (read from git by the caller)."""
     params = diff_params(old.params, new.params)
     metrics = diff_metrics(old.metrics, new.metrics, old.metric_specs, new.metric_specs)
-    data = diff_data(old.data, new.data)
+    data = _with_dvc_commits(diff_data(old.data, new.data), new, dvc_commits or {})
     code = diff_code(old.code, new.code, code_history)
     environment = diff_environment(old.environment, new.environment)
     artifacts = diff_artifacts(old.artifacts, new.artifacts)
@@ -86,3 +93,20 @@ def diff_versions(
         findings=find(old, new, params, metrics, data, code, environment),
         suggested_bump=suggest_bump(old, new, params, data, code, environment),
     )
+
+
+def _with_dvc_commits(
+    data: tuple[DataChange, ...], new: VersionRecord, known: Mapping[str, str]
+) -> tuple[DataChange, ...]:
+    """Name the commit of each change made through DVC: the one git says last touched its
+    `.dvc`/dvc.lock, else the new version's commit when that file was committed there."""
+    out = []
+    for d in data:
+        if d.via_dvc and d.dvc_source:
+            commit = known.get(d.dvc_source)
+            code = new.code
+            if commit is None and code is not None and d.dvc_source not in code.dirty_files:
+                commit = code.commit
+            d = dataclasses.replace(d, dvc_commit=commit)
+        out.append(d)
+    return tuple(out)

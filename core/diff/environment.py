@@ -14,7 +14,7 @@ from modeltrail.core.diff.types import (
     PackageChange,
     Status,
 )
-from modeltrail.core.records import Artifact, Environment
+from modeltrail.core.records import DVC_MD5_PREFIX, Artifact, Environment
 
 # ----------------------------------------------------------------------------- environment
 
@@ -97,14 +97,22 @@ def _by_name(change: PackageChange) -> str:
 # ------------------------------------------------------------------------------- artifacts
 
 
+def _digest_kind(digest: str) -> str:
+    return DVC_MD5_PREFIX if digest.startswith(DVC_MD5_PREFIX) else "sha256"
+
+
 def _artifact_change(name: str, old: Artifact | None, new: Artifact | None) -> ArtifactChange:
     status: Status
     if old is None:
         status = "added"
     elif new is None:
         status = "removed"
-    elif old.digest and new.digest:
+    elif old.digest and new.digest and _digest_kind(old.digest) == _digest_kind(new.digest):
         status = "unchanged" if old.digest == new.digest else "changed"
+    elif old.digest and new.digest:
+        # DVC's md5 on one side (not pulled), our sha256 on the other: digests of different
+        # kinds say nothing about each other; the same place and size is the same artifact.
+        status = "unchanged" if (old.uri, old.size) == (new.uri, new.size) else "changed"
     else:
         same = (old.uri, old.size, old.digest) == (new.uri, new.size, new.digest)
         status = "unchanged" if same else "changed"

@@ -18,7 +18,8 @@ from modeltrail.core.records import VersionRecord
 
 FINDING_KINDS: tuple[str, ...] = (
     "metric_regression",  # critical: a metric got worse beyond its tolerance
-    "silent_data_change",  # warning: same role, same path, new digest
+    "silent_data_change",  # warning: same role, same path, new digest that DVC did not record
+    "data_change",  # info: data changed through DVC (a new md5 in a `.dvc` file or dvc.lock)
     "dirty_code",  # warning: a side was trained from uncommitted changes
     "missing_lineage",  # critical (new side) / warning (old side only)
     "major_dependency_change",  # warning: a package's major version moved
@@ -61,17 +62,40 @@ def _regressions(metrics: Sequence[MetricChange]) -> list[Finding]:
     return findings
 
 
+def _is_silent(d: DataChange) -> bool:
+    """Same path, new contents that nobody recorded: our sha256 moved on both sides while
+    DVC's md5 did not (a file edited without `dvc add`) or is not recorded on both."""
+    if d.status != "changed" or d.old_path != d.new_path or d.via_dvc:
+        return False
+    sha = [x for x in (d.old_digest, d.new_digest) if x and not x.startswith("md5:")]
+    return len(sha) == 2 and sha[0] != sha[1]
+
+
+def _dvc_data_changes(data: Sequence[DataChange]) -> list[Finding]:
+    findings = []
+    for d in data:
+        if d.status != "changed" or not d.via_dvc:
+            continue
+        assert d.old_dvc_md5 is not None and d.new_dvc_md5 is not None
+        where = f"{d.dvc_source}" if d.dvc_source else "DVC"
+        when = f", committed in {d.dvc_commit[:7]}" if d.dvc_commit else ", not committed"
+        findings.append(
+            Finding(
+                "data_change",
+                "info",
+                f"data '{d.role}' changed through DVC: md5 {d.old_dvc_md5[:12]} → "
+                f"{d.new_dvc_md5[:12]} ({where}{when})",
+            )
+        )
+    return findings
+
+
 def _silent_data_changes(data: Sequence[DataChange]) -> list[Finding]:
     findings = []
     for d in data:
-        if (
-            d.status != "changed"
-            or d.old_path != d.new_path
-            or not d.old_digest
-            or not d.new_digest
-            or d.old_digest == d.new_digest
-        ):
+        if not _is_silent(d):
             continue
+        assert d.old_digest is not None and d.new_digest is not None
         details = []
         if d.manifest_compared:
             for label, count in (
@@ -84,12 +108,17 @@ def _silent_data_changes(data: Sequence[DataChange]) -> list[Finding]:
         if d.size_delta:
             details.append(f"size {d.size_delta:+,} bytes")
         detail = f"; {', '.join(details)}" if details else ""
+        stale = (
+            f"; {d.dvc_source} still records md5 {d.new_dvc_md5[:12]} (edited without `dvc add`?)"
+            if d.new_dvc_md5 and d.new_dvc_md5 == d.old_dvc_md5 and d.dvc_source
+            else ""
+        )
         findings.append(
             Finding(
                 "silent_data_change",
                 "warning",
                 f"data '{d.role}' at {d.new_path} has new contents under the same path "
-                f"(digest {d.old_digest[:12]} → {d.new_digest[:12]}{detail})",
+                f"(digest {d.old_digest[:12]} → {d.new_digest[:12]}{detail}){stale}",
             )
         )
     return findings
@@ -203,6 +232,7 @@ def find(
     findings: list[Finding] = []
     findings += _regressions(metrics)
     findings += _silent_data_changes(data)
+    findings += _dvc_data_changes(data)
     findings += [f for f in (_dirty(old), _dirty(new)) if f is not None]
     findings += _lineage(old, new)
     findings += _environment(env)

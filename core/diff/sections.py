@@ -209,15 +209,18 @@ def _data_change(role: str, old: DataSnapshot | None, new: DataSnapshot | None) 
     elif new is None:
         status = "removed"
     else:
-        same = (
-            old.path == new.path
-            and old.kind == new.kind
-            and old.digest == new.digest
-            and old.size == new.size
-            and old.file_count == new.file_count
-            and old.dvc_md5 == new.dvc_md5
-        )
-        status = "unchanged" if same else "changed"
+        content = same_content(old, new)
+        if content is None:
+            same = (old.kind, old.digest, old.size, old.file_count, old.dvc_md5) == (
+                new.kind,
+                new.digest,
+                new.size,
+                new.file_count,
+                new.dvc_md5,
+            )
+        else:
+            same = content
+        status = "unchanged" if same and old.path == new.path else "changed"
     files: dict[str, Any] = {}
     if (
         old is not None
@@ -252,8 +255,22 @@ def _data_change(role: str, old: DataSnapshot | None, new: DataSnapshot | None) 
         file_count_delta=_int_delta(
             old.file_count if old else None, new.file_count if new else None
         ),
+        old_dvc_md5=old.dvc_md5 if old else None,
+        new_dvc_md5=new.dvc_md5 if new else None,
+        dvc_source=(new.dvc_source if new else None) or (old.dvc_source if old else None),
         **files,
     )
+
+
+def same_content(old: DataSnapshot, new: DataSnapshot) -> bool | None:
+    """Whether two snapshots hold the same data, judged only by digests of one kind: our
+    sha256 when both sides have it (it is what was read), else DVC's md5 when both have it
+    (pulled on one side, not on the other, is the same data). None when no kind is on both."""
+    if old.digest and new.digest:
+        return old.digest == new.digest
+    if old.dvc_md5 and new.dvc_md5:
+        return old.dvc_md5 == new.dvc_md5
+    return None
 
 
 def snapshot_digest(snapshot: DataSnapshot | None) -> str | None:

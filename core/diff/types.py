@@ -115,6 +115,17 @@ class DataChange:
     files_added_count: int = 0
     files_removed_count: int = 0
     files_modified_count: int = 0
+    # DVC: the md5s each side recorded, the file that records it (`.dvc` or dvc.lock) and the
+    # commit that changed it (when known: read from git, or the new version's clean commit).
+    old_dvc_md5: str | None = None
+    new_dvc_md5: str | None = None
+    dvc_source: str | None = None
+    dvc_commit: str | None = None
+
+    @property
+    def via_dvc(self) -> bool:
+        """Changed through DVC: both sides recorded an md5, and they differ."""
+        return bool(self.old_dvc_md5 and self.new_dvc_md5 and self.old_dvc_md5 != self.new_dvc_md5)
 
     @property
     def path_changed(self) -> bool:

@@ -34,6 +34,29 @@ def code_history_for(
     return code_history(root, old.code.commit, new.code.commit, limit=limit)
 
 
+def dvc_commits_for(
+    old: VersionRecord, new: VersionRecord, history: CodeHistory | None, *, repo: str | None = None
+) -> dict[str, str]:
+    """For data whose DVC md5 moved between the two versions: its `.dvc`/dvc.lock file → the
+    newest commit between the two that touched it (git, when the history is at hand)."""
+    if history is None or not history.reachable or new.code is None:
+        return {}
+    before = {s.role: s.dvc_md5 for s in old.data}
+    sources = sorted(
+        {
+            s.dvc_source
+            for s in new.data
+            if s.dvc_source and s.dvc_md5 and before.get(s.role) not in (None, s.dvc_md5)
+        }
+    )
+    if not sources:
+        return {}
+    from modeltrail.core.capture.git import last_commits_touching
+
+    root = repo or new.code.repo_root
+    return last_commits_touching(root, history.old_commit, history.new_commit, sources)
+
+
 def resolve_pair(
     registry: Registry, model: str, first: str | None = None, second: str | None = None
 ) -> tuple[str, str]:
@@ -76,7 +99,7 @@ def compare(
             raise VersionNotFoundError(model, key)
     old, new = records[old_key], records[new_key]
     history = code_history_for(old, new, repo=repo) if git else None
-    return diff_versions(old, new, history)
+    return diff_versions(old, new, history, dvc_commits_for(old, new, history, repo=repo))
 
 
 @dataclass(frozen=True)
@@ -111,6 +134,7 @@ def changelog(
         diff = None
         if parent is not None:
             history = code_history_for(parent, record, repo=repo) if git else None
-            diff = diff_versions(parent, record, history)
+            commits = dvc_commits_for(parent, record, history, repo=repo)
+            diff = diff_versions(parent, record, history, commits)
         entries.append(ChangelogEntry(record, diff))
     return entries

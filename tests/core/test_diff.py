@@ -346,7 +346,9 @@ def test_dvc_md5_counts_as_a_digest() -> None:
     new = version("1.0.1", data=(snapshot(digest=None, kind="uri", dvc_md5="def"),))
     diff = diff_versions(old, new)
     assert diff.data[0].old_digest == "md5:abc"
-    assert diff.findings_of("silent_data_change")
+    assert diff.data[0].status == "changed"
+    # a new md5 is a change DVC recorded, not a silent one (issue 13, item 8)
+    assert diff.findings_of("data_change") and not diff.findings_of("silent_data_change")
     assert not diff.findings_of("missing_lineage")
 
 

@@ -11,11 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dvc_projects import FIXTURES, dvc_project
+from dvc_projects import FIXTURES, apply_v2, dvc_project, unpull
 
 from modeltrail.bot.cli.main import main
 from modeltrail.core.capture.dvc import parse_dvc_lock, parse_dvc_yaml
 from modeltrail.core.capture.dvc_project import plan_dvc
+
+V1_RAW_MD5 = "ff2a8d67c8437908724fea097cdcdba7"  # tests/fixtures/dvc/pipeline/data/raw.csv.dvc
+V2_RAW_MD5 = "0e6cd67ba8669c410772d9c64b9362b0"  # …/pipeline-v2/data/raw.csv.dvc
 
 
 def register(
@@ -189,3 +192,73 @@ def test_fixtures_are_what_this_dvc_writes(tmp_path: Path) -> None:
             if ours.is_file():
                 rebuilt = made / ours.relative_to(FIXTURES)
                 assert rebuilt.read_text() == ours.read_text(), ours
+
+
+def diff_json(tmp_path: Path, capsys: pytest.CaptureFixture[str], old: str, new: str) -> dict:
+    db = f"sqlite:///{tmp_path / 'registry.db'}"
+    assert main(["--db", db, "diff", "model", old, new, "--format", "json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_item7_pulled_and_not_pulled_diff_as_no_data_change(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = dvc_project("pipeline", tmp_path / "pipeline")
+    pulled = register(project, tmp_path, capsys, git=True)
+    unpull(project, "data/raw.csv", "data/prepared", "models/model.pkl")  # a fresh clone
+    bare = register(project, tmp_path, capsys, git=True)
+    assert all(d["digest"] is None and d["dvc"]["md5"] for d in bare["data"])
+    assert bare["artifacts"][0]["digest"].startswith("dvc-md5:")
+
+    for old, new in ((pulled, bare), (bare, pulled)):
+        diff = diff_json(tmp_path, capsys, old["version"], new["version"])
+        assert [d["status"] for d in diff["data"]] == ["unchanged", "unchanged"]
+        assert [a["status"] for a in diff["artifacts"]] == ["unchanged"]
+        kinds = {f["kind"] for f in diff["findings"]}
+        assert not kinds & {"silent_data_change", "data_change", "unexplained_metric_change"}
+        assert diff["suggested_bump"]["reason"] == "no recipe change"
+
+
+def test_item8_a_data_change_committed_through_dvc_is_a_data_change(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = dvc_project("pipeline", tmp_path / "pipeline")
+    v1 = register(project, tmp_path, capsys, git=True)
+    commit = apply_v2(project)  # two rows appended, `dvc add`, `dvc repro`, committed
+    v2 = register(project, tmp_path, capsys, git=True)
+    diff = diff_json(tmp_path, capsys, v1["version"], v2["version"])
+    raw = next(d for d in diff["data"] if d["role"] == "data/raw.csv")
+    assert raw["status"] == "changed"
+    assert (raw["old_dvc_md5"], raw["new_dvc_md5"]) == (V1_RAW_MD5, V2_RAW_MD5)
+    assert (raw["dvc_source"], raw["dvc_commit"]) == ("data/raw.csv.dvc", commit)
+    kinds = [f["kind"] for f in diff["findings"]]
+    assert "silent_data_change" not in kinds
+    messages = [f["message"] for f in diff["findings"] if f["kind"] == "data_change"]
+    assert any(
+        f"data 'data/raw.csv' changed through DVC: md5 {V1_RAW_MD5[:12]} → {V2_RAW_MD5[:12]}" in m
+        and f"committed in {commit[:7]}" in m
+        for m in messages
+    ), messages
+    db = f"sqlite:///{tmp_path / 'registry.db'}"
+    assert main(["--db", db, "diff", "model", v1["version"], v2["version"]]) == 0
+    text = capsys.readouterr().out
+    assert (
+        f"DVC md5 {V1_RAW_MD5[:12]} → {V2_RAW_MD5[:12]} (data/raw.csv.dvc, commit {commit[:7]})"
+        in text
+    )
+
+
+def test_item8_a_file_edited_without_dvc_add_is_silent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = dvc_project("pipeline", tmp_path / "pipeline")
+    v1 = register(project, tmp_path, capsys, git=True)
+    with (project / "data" / "raw.csv").open("a") as f:
+        f.write("9,0.5,1\n")  # no `dvc add`: the .dvc file and dvc.lock keep the old md5
+    v2 = register(project, tmp_path, capsys, git=True)
+    diff = diff_json(tmp_path, capsys, v1["version"], v2["version"])
+    (silent,) = [f for f in diff["findings"] if f["kind"] == "silent_data_change"]
+    assert silent["severity"] == "warning"
+    assert "data 'data/raw.csv'" in silent["message"]
+    assert f"data/raw.csv.dvc still records md5 {V1_RAW_MD5[:12]}" in silent["message"]
+    assert not [f for f in diff["findings"] if f["kind"] == "data_change"]
