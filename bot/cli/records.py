@@ -233,21 +233,22 @@ def list_(model: str | None, limit: int, as_json: bool) -> None:
 
 
 @app.command()
-@click.argument("model")
+@click.argument("model", metavar="MODEL[@REF]")
 @click.argument("version", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Everything recorded, as JSON.")
 @click.option("--history", is_flag=True, help="Include every metric point (with --json).")
 def show(model: str, version: str | None, as_json: bool, history: bool) -> None:
-    """Show everything recorded for a version (default: the newest)."""
-    from modeltrail.core.versioning import is_version
+    """Show everything recorded for a version (default: the newest).
 
-    named = version is not None and not is_version(version)  # production, golden, …
-    registry = open_registry() if named else open_reader()
+    VERSION is a number or a stage: production, staging, golden, latest, previous; or write
+    MODEL@production / MODEL/2.1.5."""
+    from modeltrail.core.refs import parse_ref
+
+    ref = parse_ref(model, version)
+    registry = open_reader()
     try:
-        if named:
-            version = registry.resolve_version(model, version)
-        version = version or registry.latest_version(model)
-        record = registry.load(model, version, history=history)
+        number = registry.resolve_version(ref.model, ref.selector)
+        record = registry.load(ref.model, number, history=history)
     finally:
         registry.close()
     if as_json:

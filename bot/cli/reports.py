@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 @app.command()
-@click.argument("model")
+@click.argument("model", metavar="MODEL[@REF]")
 @click.argument("first", required=False, metavar="[V1]")
 @click.argument("second", required=False, metavar="[V2]")
 @click.option(
@@ -53,9 +53,13 @@ def diff(
     summary: bool,
     out: Path | None,
 ) -> None:
-    """What changed between two versions: V1 V2, V against its parent, or the newest two."""
+    """What changed between two versions: V1 V2, V against its parent, or the newest two.
+
+    A version is a number or a stage (production, staging, golden, latest, previous):
+    `diff M production latest`, `diff M@previous M@production`."""
     from modeltrail.core.registry.compare import compare, resolve_pair
 
+    model, first, second = _diff_refs(model, first, second)
     registry = open_registry()
     try:
         old, new = resolve_pair(registry, model, first, second)
@@ -80,6 +84,30 @@ def diff(
     emit(text, out, colour=fmt == "text")
 
 
+def _diff_refs(
+    model: str, first: str | None, second: str | None
+) -> tuple[str, str | None, str | None]:
+    """`M@a M@b` / `M@a b` / `M a b`: the model and up to two selectors."""
+    from modeltrail.core.errors import UsageError
+    from modeltrail.core.refs import parse_ref
+
+    head = parse_ref(model, default="latest")
+    named = model.strip() != head.model
+    words = [w for w in (first, second) if w is not None]
+    selectors = [head.selector] if named else []
+    for word in words:
+        ref = None if word.strip().startswith("@") else parse_ref(word)
+        if ref is not None and ref.model == word.strip():
+            ref = None  # a bare word: a selector, not a model
+        if ref is not None and ref.model != head.model:
+            raise UsageError(f"{word!r} names another model than {head.model!r}")
+        selectors.append(ref.selector if ref is not None else word)
+    if len(selectors) > 2:
+        raise UsageError("a diff compares two versions; name at most two")
+    padded = [*selectors, None, None]
+    return head.model, padded[0], padded[1]
+
+
 def _summaries(registry: Registry, diffs: list[Any]) -> list[Any]:
     """Summaries of `diffs` (LLM when configured, cached; else the template's)."""
     from modeltrail.bot.assistant.cache import SummaryCache
@@ -93,7 +121,9 @@ def _summaries(registry: Registry, diffs: list[Any]) -> list[Any]:
 
 @app.command()
 @click.argument("model")
-@click.option("--since", metavar="VERSION", help="Only versions newer than this one.")
+@click.option(
+    "--since", metavar="VERSION", help="Only versions newer than this one (a number or a stage)."
+)
 @click.option(
     "--format",
     "fmt",

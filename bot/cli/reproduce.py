@@ -12,23 +12,26 @@ from modeltrail.bot.cli.common import app, open_registry, say
 
 
 @app.command()
-@click.argument("model")
-@click.argument("version")
+@click.argument("model", metavar="MODEL[@REF]")
+@click.argument("version", required=False)
 @click.option(
     "--write",
     "write_dir",
     type=click.Path(file_okay=False, path_type=Path),
     help="Write requirements.txt, params.yaml and verify-data.sh here.",
 )
-def reproduce(model: str, version: str, write_dir: Path | None) -> None:
-    """The exact recipe to rebuild a version: commit, packages, data digests, params."""
+def reproduce(model: str, version: str | None, write_dir: Path | None) -> None:
+    """The exact recipe to rebuild a version: commit, packages, data digests, params.
+
+    VERSION (default: latest) is a number or a stage; `reproduce M@production` works too."""
     from modeltrail.core.lifecycle.reproduce import build_recipe
+    from modeltrail.core.refs import parse_ref
     from modeltrail.templates.render import render
 
+    ref = parse_ref(model, version)
     registry = open_registry()
     try:
-        version = registry.resolve_version(model, version)
-        recipe = build_recipe(registry.load(model, version))
+        recipe = build_recipe(registry.resolve(str(ref)))
     finally:
         registry.close()
     written: list[str] = []

@@ -69,7 +69,9 @@ def parse_command(
         raise UsageError(f"I don't know `{words[0]}`.", hint="Try one of:\n" + usage_text(command))
     if name in ("help", "ask"):
         return SlashCommand(name, None, tuple(rest), public)
-    model, args = _take_model(name, rest, known_models, channel_model, command)
+    model, args = _take_model(
+        name, _split_refs(rest, known_models), known_models, channel_model, command
+    )
     _check_arity(name, args, command)
     return SlashCommand(name, model, tuple(args), public)
 
@@ -105,9 +107,32 @@ def _take_model(
     )
 
 
+def _split_refs(words: list[str], known_models: Sequence[str]) -> list[str]:
+    """`fraud-detector@production` → `fraud-detector`, `@production` (and `m/2.1.5` likewise),
+    so references read as they do on the command line; the model named once is enough."""
+    from modeltrail.core.errors import ModeltrailError
+    from modeltrail.core.refs import parse_ref
+
+    out: list[str] = []
+    for word in words:
+        try:
+            ref = parse_ref(word) if not word.startswith("@") else None
+        except ModeltrailError:
+            ref = None
+        if ref is None or ref.model == word or ref.model not in known_models:
+            out.append(word)
+        elif out and out[0] == ref.model:
+            out.append(ref.selector)
+        else:
+            out += [ref.model, ref.selector]
+    return out
+
+
 def _looks_like_version(word: str) -> bool:
     from modeltrail.core.versioning import is_version
 
+    if word.startswith("@"):
+        word = word[1:]
     return is_version(word) or word.lower() in (
         "latest",
         "previous",

@@ -63,12 +63,13 @@ def resolve_pair(
     """(old, new) version numbers for `diff MODEL [V1 [V2]]`.
 
     Two versions: as given. One: it against its parent. None: the newest against the
-    version before it.
+    version before it. Each may be a number or a name (production, staging, golden, latest,
+    previous; see core/refs.py).
     """
     if first is not None and second is not None:
-        return str(SemVer.parse(first)), str(SemVer.parse(second))
+        return registry.resolve_version(model, first), registry.resolve_version(model, second)
     if first is not None:
-        record = registry.load(model, first)
+        record = registry.load(model, registry.resolve_version(model, first))
         if record.parent is None:
             raise UsageError(
                 f"{model} {record.version} has no parent to compare with",
@@ -123,7 +124,7 @@ def changelog(
     """
     records = registry.load_many(model)
     by_version = {r.version: r for r in records}
-    floor = SemVer.parse(since) if since is not None else None
+    floor = SemVer.parse(registry.resolve_version(model, since)) if since is not None else None
     if floor is not None and str(floor) not in by_version:
         raise VersionNotFoundError(model, str(floor))
     entries = []

@@ -22,16 +22,16 @@ from modeltrail.core.lifecycle.rules import (
     LifecycleError,
     ModelState,
     Plan,
-    StageChange,
-    VersionState,
     judge_promotion,
     plan_retention,
     plan_retire,
     plan_rollback,
     plan_stage,
 )
+from modeltrail.core.records import VersionRecord
+from modeltrail.core.refs import EmptyStageError, parse_ref, parse_selector
 from modeltrail.core.registry.reading import ReadingMixin
-from modeltrail.core.store import schema
+from modeltrail.core.store import reads, schema
 from modeltrail.core.versioning import SemVer
 
 TOPICS = {
@@ -74,67 +74,27 @@ class GovernanceMixin(ReadingMixin):
             return self._state(conn, model, model_id)
 
     def _state(self, conn: Connection, model: str, model_id: int) -> ModelState:
-        v, sc = schema.versions, schema.stage_changes
-        versions = tuple(
-            VersionState(version, stage)
-            for version, stage in conn.execute(
-                select(v.c.version, v.c.stage).where(v.c.model_id == model_id)
-            )
-        )
-        golden_id = conn.execute(
-            select(schema.models.c.golden_version_id).where(schema.models.c.id == model_id)
-        ).scalar()
-        golden = None
-        if golden_id is not None:
-            golden = conn.execute(select(v.c.version).where(v.c.id == golden_id)).scalar()
-        changes = tuple(
-            StageChange(
-                r.version, r.from_stage, r.to_stage, r.created_at, r.actor, r.reason, r.action
-            )
-            for r in conn.execute(
-                select(
-                    v.c.version,
-                    sc.c.from_stage,
-                    sc.c.to_stage,
-                    sc.c.created_at,
-                    sc.c.actor,
-                    sc.c.reason,
-                    sc.c.action,
-                )
-                .join(v, v.c.id == sc.c.version_id)
-                .where(sc.c.model_id == model_id)
-                .order_by(sc.c.id)
-            )
-        )
-        return ModelState(model, versions, golden, changes)
+        return reads.model_state(conn, model_id, model)  # type: ignore[no-any-return]
 
     def stage_version(self, model: str, stage: str) -> str | None:
         """The version in `stage` ("production", "staging" → newest) or the golden one."""
-        state = self.model_state(model)
-        if stage == "golden":
-            return state.golden
-        found = state.in_stage(stage)
-        if not found:
+        try:
+            return self.resolve_version(model, stage)
+        except EmptyStageError:
             return None
-        return max(found, key=SemVer.parse)
 
     def resolve_version(self, model: str, ref: str) -> str:
-        """A version number from `2.1.5`, `v2.1.5`, or a name: latest, production, staging,
-        golden, previous (the version before the latest)."""
-        name = ref.strip().lower()
-        if name in ("latest", "newest"):
-            return self.latest_version(model)
-        if name == "previous":
-            versions = self.list_versions(model, limit=2)
-            if len(versions) < 2:
-                raise UsageError(f"{model} has no version before its latest")
-            return versions[1].version
-        if name in ("production", "staging", "golden"):
-            found = self.stage_version(model, name)
-            if found is None:
-                raise LifecycleError(f"{model} has no {name} version")
-            return found
-        return str(SemVer.parse(ref))
+        """A version number from `2.1.5`, `v2.1.5`, or a name (`@` optional): latest,
+        production, staging, golden, previous (the production before the current one)."""
+        selector = parse_selector(ref)
+        with self._read() as conn:
+            return reads.resolve(conn, model, selector)
+
+    def resolve(self, ref: str) -> VersionRecord:
+        """The record `fraud-detector@production`, `fraud-detector/2.1.5` (or a bare model
+        name, its latest version) stands for."""
+        parsed = parse_ref(ref)
+        return self.load(parsed.model, self.resolve_version(parsed.model, parsed.selector))
 
     # -- gate rules and settings ---------------------------------------------------------
 
@@ -369,9 +329,7 @@ class GovernanceMixin(ReadingMixin):
 
     # -- tags and notes (the mutable part of a version) -----------------------------------
 
-    def set_tag(
-        self, model: str, version: str, key: str, value: str, *, actor: str
-    ) -> None:
+    def set_tag(self, model: str, version: str, key: str, value: str, *, actor: str) -> None:
         if not key:
             raise UsageError("a tag needs a name")
         t = schema.tags

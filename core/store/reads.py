@@ -112,3 +112,81 @@ def list_models(conn: DriverConnection) -> list[ModelSummary]:
             )
         )
     return summaries
+
+
+# -- stages and references -------------------------------------------------------------------
+
+
+def in_stage(conn: DriverConnection, model: int, stage: str) -> list[str]:
+    return [
+        r[0]
+        for r in conn.exec_driver_sql(
+            f"SELECT version FROM versions WHERE model_id = {mark(conn)} AND stage = {mark(conn)}",
+            (model, stage),
+        )
+    ]
+
+
+def golden(conn: DriverConnection, model: int) -> str | None:
+    row = next(
+        iter(
+            conn.exec_driver_sql(
+                "SELECT v.version FROM models m JOIN versions v ON v.id = m.golden_version_id "
+                f"WHERE m.id = {mark(conn)}",
+                (model,),
+            )
+        ),
+        None,
+    )
+    return row[0] if row else None
+
+
+def model_state(conn: DriverConnection, model: int, name: str) -> Any:
+    """The model's `lifecycle.rules.ModelState`: every version's stage, the golden version and
+    the stage history, oldest first."""
+    from modeltrail.core.lifecycle.rules import ModelState, StageChange, VersionState
+
+    p = mark(conn)
+    versions = tuple(
+        VersionState(r[0], r[1])
+        for r in conn.exec_driver_sql(
+            f"SELECT version, stage FROM versions WHERE model_id = {p}", (model,)
+        )
+    )
+    changes = tuple(
+        StageChange(r[0], r[1], r[2], utc(r[3]), r[4], r[5], r[6])
+        for r in conn.exec_driver_sql(
+            "SELECT v.version, sc.from_stage, sc.to_stage, sc.created_at, sc.actor, sc.reason, "
+            "sc.action FROM stage_changes sc JOIN versions v ON v.id = sc.version_id "
+            f"WHERE sc.model_id = {p} ORDER BY sc.id",
+            (model,),
+        )
+    )
+    return ModelState(name, versions, golden(conn, model), changes)
+
+
+def resolve(conn: DriverConnection, name: str, selector: str) -> str:
+    """The version number `selector` (see core/refs.py) stands for in model `name`."""
+    from modeltrail.core.refs import resolve_selector
+
+    ident = model_id(conn, name)
+
+    def previous() -> str | None:
+        from modeltrail.core.lifecycle.rules import previous_production
+
+        state = model_state(conn, ident, name)
+        current = state.production
+        return previous_production(state, exclude=current) if current else None
+
+    def latest() -> str | None:
+        found = newest(conn, ident)
+        return str(found) if found else None
+
+    return resolve_selector(
+        name,
+        selector,
+        newest=latest,
+        in_stage=lambda stage: in_stage(conn, ident, stage),
+        golden=lambda: golden(conn, ident),
+        previous=previous,
+    )

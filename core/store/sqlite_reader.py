@@ -110,6 +110,18 @@ class SqliteReader:
             self._conn, model, model_id, wanted, history=history, environments=self._environments
         )
 
+    def resolve_version(self, model: str, ref: str) -> str:
+        """As `Registry.resolve_version`: the same queries (core/store/reads.py)."""
+        from modeltrail.core.refs import parse_selector
+
+        return reads.resolve(self._conn, model, parse_selector(ref))
+
+    def resolve(self, ref: str) -> VersionRecord:
+        from modeltrail.core.refs import parse_ref
+
+        parsed = parse_ref(ref)
+        return self.load(parsed.model, self.resolve_version(parsed.model, parsed.selector))
+
     def load(self, model: str, version: str, *, history: bool = False) -> VersionRecord:
         wanted = str(SemVer.parse(version))
         records = self.load_many(model, [wanted], history=history)

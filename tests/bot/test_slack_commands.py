@@ -128,3 +128,20 @@ def test_the_manifest_usage_hint_names_every_subcommand() -> None:
     words = {w.strip("·[] ") for w in hint.split()}
     assert set(USAGE) <= words, set(USAGE) - words
     assert len(hint) <= 1000
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("show fraud@production", SlashCommand("show", "fraud", ("production",))),
+        ("show fraud/1.0.1", SlashCommand("show", "fraud", ("1.0.1",))),
+        (
+            "diff fraud@previous fraud@production",
+            SlashCommand("diff", "fraud", ("previous", "production")),
+        ),
+        ("diff fraud @previous prod", SlashCommand("diff", "fraud", ("@previous", "prod"))),
+        ("rollback fraud broke x@noon", SlashCommand("rollback", "fraud", ("broke", "x@noon"))),
+    ],
+)
+def test_references_read_as_on_the_command_line(text: str, expected: SlashCommand) -> None:
+    assert parse(text) == expected

@@ -18,6 +18,7 @@ from modeltrail.core.errors import UsageError, VersionNotFoundError
 from modeltrail.core.lifecycle.outbox import Outbox, OutboxEvent
 from modeltrail.core.lifecycle.rules import GateRules, LifecycleError, production_at, timeline
 from modeltrail.core.records import CodeState, DataSnapshot, VersionDraft
+from modeltrail.core.refs import EmptyStageError
 from modeltrail.core.registry.governance import PromotionBlocked
 from modeltrail.core.registry.writer import Registry
 from modeltrail.core.store import schema
@@ -448,13 +449,21 @@ def test_resolve_version_by_name(reg: Registry) -> None:
         add(reg)
     reg.promote("fraud", "1.0.0", actor=ACTOR)
     assert reg.resolve_version("fraud", "latest") == "1.0.2"
-    assert reg.resolve_version("fraud", "previous") == "1.0.1"
     assert reg.resolve_version("fraud", " Production ") == "1.0.0"
+    assert reg.resolve_version("fraud", "@production") == "1.0.0"
     assert reg.resolve_version("fraud", "v1.0.1") == "1.0.1"
-    with pytest.raises(LifecycleError, match="no staging version"):
+    with pytest.raises(EmptyStageError, match="fraud has no earlier production version"):
+        reg.resolve_version("fraud", "previous")
+    with pytest.raises(EmptyStageError, match="fraud has no staging version"):
         reg.resolve_version("fraud", "staging")
-    with pytest.raises(LifecycleError, match="no golden version"):
+    with pytest.raises(EmptyStageError, match="fraud has no golden version"):
         reg.resolve_version("fraud", "golden")
+    # previous: the production before the current one (what a rollback brings back)
+    reg.promote("fraud", "1.0.2", actor=ACTOR)
+    assert reg.resolve_version("fraud", "previous") == "1.0.0"
+    assert reg.resolve("fraud@previous").version == "1.0.0"
+    assert reg.resolve("fraud/1.0.1").version == "1.0.1"
+    assert reg.resolve("fraud").version == "1.0.2"
 
 
 def test_tags_and_notes_are_audited(reg: Registry) -> None:
