@@ -12,15 +12,20 @@ version golden is answered with the exact command to run.
 
 from __future__ import annotations
 
+import datetime as dt
 import shlex
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
+from modeltrail.bot.assistant import answers_more as more
+from modeltrail.bot.assistant.answers_more import Cited
 from modeltrail.core.errors import ModeltrailError
 from modeltrail.core.questions.intent import Intent
+from modeltrail.core.questions.names import Known
 from modeltrail.core.questions.parser import parse
+from modeltrail.core.registry.tool_specs import TOOL_NAMES
 from modeltrail.core.registry.tools import RegistryTools
 from modeltrail.core.registry.writer import Registry
 from modeltrail.core.versioning import SemVer
@@ -34,16 +39,8 @@ if TYPE_CHECKING:
 Source = Literal["parser", "llm", "none"]
 NEEDS_MODEL = frozenset(
     {"stage", "latest", "history", "show", "diff", "who", "why", "best", "regression", "change"}
-    | {"monitoring"}
+    | {"monitoring", "package", "param", "rollback", "metric"}
 )
-
-
-@dataclass(frozen=True)
-class Cited:
-    """A version an answer relies on."""
-
-    model: str
-    version: str
 
 
 @dataclass(frozen=True)
@@ -57,16 +54,16 @@ class Answer:
     intent: Intent | None = None
     versions: tuple[Cited, ...] = ()
     ok: bool = True
+    tools: tuple[str, ...] = ()  # the registry tools the answer used, in order
 
     def to_dict(self) -> dict[str, Any]:
-        from dataclasses import asdict
-
         return {
             "text": self.text,
             "source": self.source,
             "ok": self.ok,
-            "intent": asdict(self.intent) if self.intent is not None else None,
+            "intent": self.intent.to_dict() if self.intent is not None else None,
             "versions": [{"model": c.model, "version": c.version} for c in self.versions],
+            "tools": list(self.tools),
         }
 
 
@@ -83,24 +80,48 @@ class AnswerContext:
     llm: LLMFallback | None = None
     slack_command: str = "/model"
     cli: bool = False  # says `--model M` when asking which model
+    timezone: str | None = None  # MODELTRAIL_TIMEZONE: how "yesterday" and "at 7:02" are read
+    clock: Callable[[], dt.datetime] | None = None  # injected in tests; default: the system's
+    used: list[str] = field(default_factory=list, compare=False)  # tools called, per answer
 
     @cached_property
     def tools(self) -> RegistryTools:
-        """The read-only tools over `registry` (what an LLM fallback should call)."""
-        return RegistryTools(self.registry)
+        """The read-only tools over `registry` (what an LLM fallback should call); every tool
+        call is noted in `used`."""
+        return _Recording(self.registry, self.used)
+
+    def now(self) -> dt.datetime:
+        return self.clock() if self.clock is not None else dt.datetime.now(dt.UTC)
 
 
 def answer(question: str, context: AnswerContext) -> Answer:
     """Answer `question` from the registry; never changes it."""
+    context.used.clear()
+    said = _answer(question, context)
+    return replace(said, tools=tuple(dict.fromkeys(context.used)))
+
+
+def _answer(question: str, context: AnswerContext) -> Answer:
     tools = context.tools
     models = tools.model_names()
-    intent = parse(question, models=models, metrics=tools.metric_names())
+    known = Known(
+        models=models,
+        metrics=tools.metric_names(),
+        people=tools.people(),
+        params=tools.param_keys(),
+        packages=tools.package_names(),
+        now=context.now(),
+        timezone=context.timezone,
+    )
+    intent = parse(question, known=known)
     if intent is None:
+        return _not_understood(question, context)
+    if intent.unread or intent.choices:
         if context.llm is not None:
             said = context.llm(question, context)
             if said is not None:
                 return said
-        return Answer(_say("not_understood", llm=context.llm is not None), "none", ok=False)
+        return Answer(_ask_back(question, intent, known, context), "parser", intent, ok=False)
     if intent.kind in NEEDS_MODEL and intent.model is None:
         model = context.default_model
         if model is None and len(models) == 1:
@@ -123,6 +144,58 @@ def answer(question: str, context: AnswerContext) -> Answer:
     return Answer(text, "parser", intent, _unique(cited))
 
 
+def _not_understood(question: str, context: AnswerContext) -> Answer:
+    if context.llm is not None:
+        said = context.llm(question, context)
+        if said is not None:
+            return said
+    return Answer(_say("not_understood", llm=context.llm is not None), "none", ok=False)
+
+
+def _ask_back(question: str, intent: Intent, known: Known, context: AnswerContext) -> str:
+    """What could not be read, what the answer would have been without it, and the names the
+    registry does know, so the next try can succeed."""
+    if intent.choices and not intent.unread:
+        written = intent.metric or intent.param or ""
+        return more.say("choices", written=written, names=list(intent.choices), question=question)
+    reading = None
+    bare = replace(intent, unread=(), choices=())
+    if bare.kind in NEEDS_MODEL and bare.model is None:
+        bare = bare.with_model(
+            context.default_model or (models[0] if len(models := known.models) == 1 else None)
+        )
+    if bare.model is not None or bare.kind not in NEEDS_MODEL:
+        try:
+            first = _ANSWERS[bare.kind](bare, context)[0].splitlines()[0]
+            reading = first.rstrip(".:")
+        except ModeltrailError:
+            reading = None
+    hints = []
+    if known.people and any(_looks_like_name(w) for w in intent.unread):
+        hints.append("People in the registry: " + ", ".join(known.people[:12]) + ".")
+    if len(known.models) > 1:
+        hints.append("Models: " + ", ".join(known.models[:12]) + ".")
+    if intent.kind in ("metric", "best", "regression") and known.metrics:
+        hints.append("Metrics: " + ", ".join(known.metrics[:15]) + ".")
+    if any(any(c.isdigit() for c in w) for w in intent.unread):
+        hints.append(
+            "Times I read: “at 7:02”, “on Dec 1”, “yesterday”, “last week”, “since Monday”, "
+            "“in November”, “2 days ago”; versions look like 2.1.5."
+        )
+    return more.say(
+        "unread",
+        question=question,
+        words=list(intent.unread),
+        reading=reading,
+        hints=hints,
+        llm=context.llm is not None,
+    )
+
+
+def _looks_like_name(word: str) -> bool:
+    return word.isalpha() and len(word) <= 12
+
+
 # -- one function per intent kind: (text, cited versions) -----------------------------------------
 
 Cites = list[Cited]
@@ -136,6 +209,8 @@ def _models(intent: Intent, ctx: AnswerContext) -> tuple[str, Cites]:
 
 def _stage(intent: Intent, ctx: AnswerContext) -> tuple[str, Cites]:
     model = _model(intent)
+    if intent.when is not None and intent.stage != "golden" and not intent.refs:
+        return more.stage_at(intent, ctx)
     data = ctx.tools.get_stages(model)
     asked = None
     if intent.refs:
@@ -177,7 +252,7 @@ def _show(intent: Intent, ctx: AnswerContext) -> tuple[str, Cites]:
 
 def _diff(intent: Intent, ctx: AnswerContext) -> tuple[str, Cites]:
     model = _model(intent)
-    refs = [ctx.tools.resolve(model, r) for r in intent.refs]
+    refs = [more.resolve_at(ctx, model, r, intent) for r in intent.refs]
     if intent.since and refs:
         refs.append(ctx.tools.resolve(model, "latest"))
     if len(refs) == 2:
@@ -188,6 +263,8 @@ def _diff(intent: Intent, ctx: AnswerContext) -> tuple[str, Cites]:
     else:
         diff = ctx.tools.diff(model, None, refs[0] if refs else None)
     cited = [Cited(model, diff.old_version), Cited(model, diff.new_version)]
+    if intent.focus == "params":
+        return more.params_diff(diff), cited
     return _say("diff", d=diff), cited
 
 
@@ -383,7 +460,26 @@ _ANSWERS: dict[str, Callable[[Intent, AnswerContext], tuple[str, Cites]]] = {
     "change": _change,
     "help": _help,
     "monitoring": _monitoring,
+    "activity": more.activity,
+    "dirty": more.dirty,
+    "package": more.package,
+    "param": more.param,
+    "rollback": more.rollback,
+    "metric": more.metric,
 }
+
+
+class _Recording(RegistryTools):
+    """The registry tools, noting the name of every tool called (for `Answer.tools`)."""
+
+    def __init__(self, registry: Registry, used: list[str]) -> None:
+        super().__init__(registry)
+        self._used = used
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in TOOL_NAMES:
+            object.__getattribute__(self, "_used").append(name)
+        return object.__getattribute__(self, name)
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -431,7 +527,9 @@ def slack_answerer(
 
     def answer_in_slack(question: str, asker: Asker) -> list[Message]:
         default = channel_models(registry, settings).get(asker.channel_id or "")
-        context = AnswerContext(registry, default, llm, settings.slack_command)
+        context = AnswerContext(
+            registry, default, llm, settings.slack_command, timezone=settings.timezone
+        )
         return slack_messages(answer(question, context))
 
     return answer_in_slack

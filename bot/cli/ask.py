@@ -20,10 +20,15 @@ def ask(question: tuple[str, ...], model: str | None, as_json: bool) -> None:
     from modeltrail.bot.assistant.answers import AnswerContext, answer
     from modeltrail.bot.assistant.tool_calling import configured_fallback
 
+    settings = load_settings()
     registry = open_registry()
     try:
         context = AnswerContext(
-            registry, default_model=model, llm=configured_fallback(load_settings()), cli=True
+            registry,
+            default_model=model,
+            llm=configured_fallback(settings),
+            cli=True,
+            timezone=settings.timezone,
         )
         said = answer(" ".join(question), context)
     finally:

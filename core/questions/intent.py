@@ -26,6 +26,23 @@ Intent kinds and the fields each uses (every other field stays at its default):
                                                                       "golden"|"retire"),
                                                                       refs, reason
     help         what the assistant can answer                        —
+    activity     what happened in a period, or what a person did      when (a period; default
+                 ("what happened this week", "what did ana promote")   this week), person,
+                                                                      action ("register"|
+                                                                      "promote"|"any")
+    dirty        versions trained from a dirty (uncommitted) tree     —
+    package      a package's version in a version, and which version  package, refs (one;
+                 changed it                                           default production)
+    param        who changed a param, when, and its values over time  param
+    rollback     which version a rollback would bring back (the       —
+                 previous production and the golden, with metrics)
+    metric       a metric's value in a version                        metric, refs (one;
+                                                                      default production)
+
+Every kind may carry `when` (a moment or period the question names: `stage` answers for that
+moment from the stage history), `unread` (words the parser did not understand and that could
+change the answer: the caller must not answer as if they were absent) and `choices` (names one
+word could mean: two metrics for "auc"; the caller asks which).
 
 `model` may be set on any kind except models/help/used_data/used_commit (where it narrows the
 search when given).
@@ -33,7 +50,10 @@ search when given).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from modeltrail.core.questions.moments import When
 
 KINDS: tuple[str, ...] = (
     "models",
@@ -51,6 +71,12 @@ KINDS: tuple[str, ...] = (
     "change",
     "help",
     "monitoring",
+    "activity",
+    "dirty",
+    "package",
+    "param",
+    "rollback",
+    "metric",
 )
 CHANGE_ACTIONS: tuple[str, ...] = ("promote", "stage", "rollback", "golden", "retire")
 
@@ -69,8 +95,19 @@ class Intent:
     limit: int | None = None  # latest: how many versions
     reason: str | None = None  # change: the "because …" part, when given
     since: bool = False  # diff: "since V" (V against the latest)
+    when: When | None = None  # the moment or period the question names
+    person: str | None = None  # activity: whose actions
+    param: str | None = None  # param: the param key
+    package: str | None = None  # package: the distribution name
+    focus: str | None = None  # diff: "params" when only the params were asked about
+    written: tuple[tuple[str, str], ...] = ()  # (what was written, the name it was read as)
+    unread: tuple[str, ...] = ()  # words not understood that could change the answer
+    choices: tuple[str, ...] = ()  # names one word could mean: the caller asks which
 
     def with_model(self, model: str | None) -> Intent:
-        from dataclasses import replace
-
         return replace(self, model=model)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["when"] = self.when.to_dict() if self.when is not None else None
+        return out

@@ -15,7 +15,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from modeltrail.core.questions.asks import finish, place_in_time, read_more, read_values
+from modeltrail.core.questions.coverage import repair
 from modeltrail.core.questions.intent import Intent
+from modeltrail.core.questions.moments import When, read_when, zone
+from modeltrail.core.questions.names import Known
 from modeltrail.core.questions.refs import explicit_first, metric_near, refs_in, take_model
 from modeltrail.core.questions.vocabulary import (
     CHANGE_VERBS,
@@ -29,27 +33,65 @@ from modeltrail.core.questions.vocabulary import (
     WORSE,
 )
 
+MAX_CHARS = 2000  # a question longer than this is read only this far (and reported unread)
+_MENTION = re.compile(r"<@[\w|.-]+>|^@?modeltrail\b[:,]?|(?<!\S)@modeltrail\b")
+
 # -- parsing -----------------------------------------------------------------------------------
 
 
-def parse(text: str, *, models: Sequence[str] = (), metrics: Sequence[str] = ()) -> Intent | None:
+def parse(
+    text: str,
+    *,
+    models: Sequence[str] = (),
+    metrics: Sequence[str] = (),
+    known: Known | None = None,
+) -> Intent | None:
     """The intent of `text`, or None when it is not one of the questions the parser knows.
 
-    `models` are the registry's model names (so the text can name one), `metrics` the metric
-    names it has logged (so "best f1_macro" is read as that metric); both optional.
+    `known` holds the registry's names (models, metrics, people, params, packages) so the text
+    can name them, and `now` to read relative times against; without `now`, a question that
+    names a time comes back with the time words in `unread`. `models` and `metrics` are the
+    short form for a `known` with only those.
     """
-    original = " ".join(text.strip().split())
+    if known is None:
+        known = Known(models=models, metrics=metrics)
+    original = " ".join(text.strip().split())[:MAX_CHARS]
     if not original:
         return None
-    lowered = original.lower()
-    model, lowered = take_model(lowered, models)
-    words = _clean(lowered)
+    lowered = _MENTION.sub(" ", original.lower()).strip()
+    model, lowered = take_model(lowered, known.models)
+    when, time_unread, future = None, (), False
+    if known.now is not None:
+        reading = read_when(lowered, known.now, zone(known.timezone))
+        when, lowered, time_unread, future = (
+            reading.when,
+            reading.rest,
+            reading.unread,
+            reading.future,
+        )
+    words = repair(_clean(lowered), [*known.metrics, *known.people, *known.packages])
     if not words:
+        if when is not None:
+            return finish(Intent("activity", when=when), words, known, model, time_unread)
         return Intent("models") if model is None else Intent("stage", model, stage="production")
 
+    intent = _read(words, known, when)
+    if intent is None:
+        if when is None:
+            return None
+        intent = Intent("activity", when=when)  # "what about yesterday?": words left say
+    if future and when is not None:
+        time_unread = (*time_unread, when.words + " (in the future)")
+    return finish(intent, words, known, model, time_unread)
+
+
+def _read(words: str, known: Known, when: When | None) -> Intent | None:
     change = _change(words)
     if change is not None:
-        return _finish(change, model)
+        return change
+    intent = read_more(words, known, when)
+    if intent is not None:
+        return intent
     for reader in (
         _help,
         _monitoring,
@@ -60,21 +102,20 @@ def parse(text: str, *, models: Sequence[str] = (), metrics: Sequence[str] = ())
         _who,
         _why,
         _diff,
+        _values,
         _stage,
         _latest,
         _models,
         _show,
     ):
-        intent = reader(words, metrics)
+        intent = reader(words, known)
         if intent is not None:
-            return _finish(intent, model)
+            return place_in_time(intent, words, when)
     return None
 
 
-def _finish(intent: Intent, model: str | None) -> Intent:
-    if intent.kind in ("models", "help"):
-        return intent
-    return intent.with_model(model)
+def _values(words: str, known: Known) -> Intent | None:
+    return read_values(words, known)
 
 
 def _clean(text: str) -> str:
@@ -122,7 +163,7 @@ def _change(words: str) -> Intent | None:
 # -- questions ---------------------------------------------------------------------------------
 
 
-def _help(words: str, metrics: Sequence[str]) -> Intent | None:
+def _help(words: str, known: Known) -> Intent | None:
     if _has(
         words,
         r"^(?:help|\?|what can (?:you|i) (?:do|ask|answer)|what do you (?:know|answer)|"
@@ -132,7 +173,7 @@ def _help(words: str, metrics: Sequence[str]) -> Intent | None:
     return None
 
 
-def _used(words: str, metrics: Sequence[str]) -> Intent | None:
+def _used(words: str, known: Known) -> Intent | None:
     hexes = [m.group(1) for m in HEX.finditer(words) if not SEMVER.fullmatch(m.group(1))]
     hexes = [h for h in hexes if any(c.isdigit() for c in h) or len(h) >= 12]
     if not hexes:
@@ -162,7 +203,7 @@ def _used(words: str, metrics: Sequence[str]) -> Intent | None:
     return None
 
 
-def _regression(words: str, metrics: Sequence[str]) -> Intent | None:
+def _regression(words: str, known: Known) -> Intent | None:
     if not _has(words, r"\b(?:" + WORSE + r")\b") or _has(words, r"\bwhy\b"):
         return None
     if len(SEMVER.findall(words)) >= 2:
@@ -175,7 +216,7 @@ def _regression(words: str, metrics: Sequence[str]) -> Intent | None:
         return None
     metric = metric_near(
         words,
-        metrics,
+        known.metrics,
         (
             r"(?:did|has|have|was|the)\s+(?:the\s+)?(?P<m>[a-z][\w.@/-]*)\s+(?:" + WORSE + r")",
             r"(?P<m>[a-z][\w.@/-]*)\s+(?:" + WORSE + r")",
@@ -186,7 +227,7 @@ def _regression(words: str, metrics: Sequence[str]) -> Intent | None:
     return Intent("regression", metric=metric)
 
 
-def _best(words: str, metrics: Sequence[str]) -> Intent | None:
+def _best(words: str, known: Known) -> Intent | None:
     match = re.search(
         r"\b(best|top|highest|lowest|max(?:imum)?|min(?:imum)?|greatest|smallest|"
         r"largest|biggest)\b",
@@ -202,7 +243,7 @@ def _best(words: str, metrics: Sequence[str]) -> Intent | None:
         order = "lowest"
     metric = metric_near(
         words,
-        metrics,
+        known.metrics,
         (
             r"\b(?:best|top|highest|lowest|max(?:imum)?|min(?:imum)?|greatest|smallest|"
             r"largest|biggest)\s+(?P<m>[a-z][\w.@/-]*)",
@@ -215,7 +256,7 @@ def _best(words: str, metrics: Sequence[str]) -> Intent | None:
     return Intent("best", metric=metric, order=order)
 
 
-def _who(words: str, metrics: Sequence[str]) -> Intent | None:
+def _who(words: str, known: Known) -> Intent | None:
     who = _has(words, r"^(?:who|whom|whose|by whom)\b|\bby whom\b|\bwho\b")
     when = _has(words, r"\bwhen\b|\bwhat (?:time|day|date)\b")
     if not (who or when):
@@ -236,7 +277,7 @@ def _who(words: str, metrics: Sequence[str]) -> Intent | None:
     return Intent("who", refs=chosen, action=action)
 
 
-def _why(words: str, metrics: Sequence[str]) -> Intent | None:
+def _why(words: str, known: Known) -> Intent | None:
     if not _has(words, r"\bwhy\b|\bwhat (?:was the )?reason\b|\bwhat happened to\b|\bhow come\b"):
         return None
     if not _has(
@@ -251,7 +292,7 @@ def _why(words: str, metrics: Sequence[str]) -> Intent | None:
     return Intent("why", refs=refs, action=action)
 
 
-def _diff(words: str, metrics: Sequence[str]) -> Intent | None:
+def _diff(words: str, known: Known) -> Intent | None:
     if not _has(
         words,
         r"\b(?:diff|difference|differences|differ|differs|different|compare|compared|comparison|"
@@ -267,7 +308,7 @@ def _diff(words: str, metrics: Sequence[str]) -> Intent | None:
     return Intent("diff", refs=refs, since=since)
 
 
-def _history(words: str, metrics: Sequence[str]) -> Intent | None:
+def _history(words: str, known: Known) -> Intent | None:
     stage = "production"
     if _has(words, r"\bstaging\b"):
         stage = "staging"
@@ -278,20 +319,20 @@ def _history(words: str, metrics: Sequence[str]) -> Intent | None:
         r"\b(?:previous|past|earlier|former) (?:production|prod|live)\b|"
         r"\bbefore (?:that|this|it)\b.*\bproduction\b|\bproduction before\b",
     ):
-        return Intent("history", stage=stage)
+        return Intent("history", stage=stage, refs=explicit_first(refs_in(words)))
     return None
 
 
-def _stage(words: str, metrics: Sequence[str]) -> Intent | None:
+def _stage(words: str, known: Known) -> Intent | None:
     refs = refs_in(words)
     stage = None
     if _has(words, r"\b(?:golden|baseline)\b"):
         stage = "golden"
-    elif _has(words, r"\bstaging\b|\bstaged\b"):
+    elif _has(words, r"\bstaging\b|\bstaged\b|\bcandidate\b|\bchallenger\b"):
         stage = "staging"
     elif _has(
         words,
-        r"\b(?:production|prod|live|deployed|serving|running|in use|released)\b",
+        r"\b(?:production|prod|live|deployed|serving|running|in use|released|champion|current)\b",
     ):
         stage = "production"
     if stage is None:
@@ -300,7 +341,7 @@ def _stage(words: str, metrics: Sequence[str]) -> Intent | None:
     return Intent("stage", stage=stage, refs=others[:1])
 
 
-def _latest(words: str, metrics: Sequence[str]) -> Intent | None:
+def _latest(words: str, known: Known) -> Intent | None:
     plural = _has(words, r"\bversions\b|\breleases\b|\bruns\b")
     latest = _has(words, r"\b(?:latest|newest|most recent|recent|last|new)\b")
     listing = _has(words, r"^(?:list|show|give|get|what are|which are|all)\b|\bhow many\b")
@@ -317,13 +358,13 @@ def _latest(words: str, metrics: Sequence[str]) -> Intent | None:
     return Intent("latest", limit=limit)
 
 
-def _models(words: str, metrics: Sequence[str]) -> Intent | None:
+def _models(words: str, known: Known) -> Intent | None:
     if _has(words, r"\bmodels\b|\bwhat (?:models|is registered|do (?:we|you) have)\b"):
         return Intent("models")
     return None
 
 
-def _show(words: str, metrics: Sequence[str]) -> Intent | None:
+def _show(words: str, known: Known) -> Intent | None:
     refs = refs_in(words)
     if not refs:
         return None
@@ -340,8 +381,8 @@ def _show(words: str, metrics: Sequence[str]) -> Intent | None:
     return None
 
 
-def _monitoring(words: str, metrics: Sequence[str]) -> Intent | None:
-    """"is production drifting?", "any drift in 2.1.5?", "how is 2.1.5 doing live?",
+def _monitoring(words: str, known: Known) -> Intent | None:
+    """ "is production drifting?", "any drift in 2.1.5?", "how is 2.1.5 doing live?",
     "how is the model performing in production?", "live metrics of 2.1.5"."""
     if not _has(
         words,

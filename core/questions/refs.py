@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from modeltrail.core.questions.names import find_names
 from modeltrail.core.questions.vocabulary import NOT_METRIC, REF_NAME, REF_RE, SEMVER
 
 
 def take_model(text: str, models: Sequence[str]) -> tuple[str | None, str]:
-    """The first known model named in `text` (longest names first), and the text without it."""
+    """The first known model named in `text` (longest names first), and the text without it.
+    "fraud detector" and "fraud_detector" name `fraud-detector` too."""
     for name in sorted(models, key=len, reverse=True):
-        pattern = re.compile(r"(?<![\w./-])" + re.escape(name.lower()) + r"(?![\w/-]|\.\w)")
+        spelled = r"[\s_-]?".join(re.escape(w) for w in re.split(r"[\s_-]+", name.lower()))
+        pattern = re.compile(r"(?<![\w./-])" + spelled + r"(?![\w/-]|\.\w)")
         match = pattern.search(text)
         if match:
             rest = text[: match.start()] + " " + text[match.end() :]
@@ -38,10 +41,15 @@ def explicit_first(refs: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def metric_near(words: str, metrics: Sequence[str], patterns: Sequence[str]) -> str | None:
-    """A known metric named anywhere, else the word the patterns capture."""
+    """A known metric named anywhere (as people write it: see `names`), else the word the
+    patterns capture. When the words could mean two metrics, the words come back as written
+    and the parser lists the choices."""
     for name in sorted(metrics, key=len, reverse=True):
         if re.search(r"(?<![\w.@/-])" + re.escape(name.lower()) + r"(?![\w@/-])", words):
             return name
+    found = find_names(words, metrics)
+    if found:
+        return found[0].name or found[0].written
     for pattern in patterns:
         for match in re.finditer(pattern, words):
             word = match.group("m")

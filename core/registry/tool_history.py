@@ -147,26 +147,41 @@ def _events(
         query = query.where(a.c.model == model)
     if version is not None:
         query = query.where(a.c.version == version)
-    out = []
-    for row in conn.execute(query).mappings():
-        before = json.loads(row["before"]) if row["before"] else {}
-        after = json.loads(row["after"]) if row["after"] else {}
-        event: dict[str, Any] = {
-            "action": row["action"],
-            "model": row["model"],
-            "version": row["version"],
-            "at": iso(dt.datetime.fromisoformat(row["created_at"])),
-            "by": row["actor"],
-            "reason": row["reason"],
-        }
-        if isinstance(after, dict) and "stage" in after:
-            event["from_stage"] = before.get("stage") if isinstance(before, dict) else None
-            event["to_stage"] = after["stage"]
-            if after.get("forced"):
-                event["forced"] = True
-        if row["action"] == "note" and isinstance(after, dict):
-            event["note"] = after.get("note")
-        if row["action"] == "golden" and isinstance(before, dict):
-            event["previous_golden"] = before.get("golden")
-        out.append(event)
-    return out
+    return [
+        describe_event(r["created_at"], r["actor"], r["action"], r["model"], r["version"],
+                       r["before"], r["after"], r["reason"])
+        for r in conn.execute(query).mappings()
+    ]  # fmt: skip
+
+
+def describe_event(
+    created_at: str,
+    actor: str,
+    action: str,
+    model: str | None,
+    version: str | None,
+    before_json: str | None,
+    after_json: str | None,
+    reason: str | None,
+) -> dict[str, Any]:
+    """One audit row as a tool result: stage moves, notes and golden changes spelled out."""
+    before = json.loads(before_json) if before_json else {}
+    after = json.loads(after_json) if after_json else {}
+    event: dict[str, Any] = {
+        "action": action,
+        "model": model,
+        "version": version,
+        "at": iso(dt.datetime.fromisoformat(created_at)),
+        "by": actor,
+        "reason": reason,
+    }
+    if isinstance(after, dict) and "stage" in after:
+        event["from_stage"] = before.get("stage") if isinstance(before, dict) else None
+        event["to_stage"] = after["stage"]
+        if after.get("forced"):
+            event["forced"] = True
+    if action == "note" and isinstance(after, dict):
+        event["note"] = after.get("note")
+    if action == "golden" and isinstance(before, dict):
+        event["previous_golden"] = before.get("golden")
+    return event

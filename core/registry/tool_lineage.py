@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from modeltrail.core.errors import UsageError
 from modeltrail.core.registry.tool_base import MATCH_CAP, ToolBase, find_model_id
@@ -34,10 +34,17 @@ class LineageTools(ToolBase):
                 ds.c.role,
                 ds.c.path,
                 ds.c.digest,
+                ds.c.dvc_md5,
             )
             .join(v, v.c.id == ds.c.version_id)
             .join(mo, mo.c.id == v.c.model_id)
-            .where(ds.c.digest >= prefix, ds.c.digest < prefix + "g")  # an index range scan
+            # an index range scan on the sha256; a DVC md5 ("<hex>" or "<hex>.dir") the same way
+            .where(
+                or_(
+                    and_(ds.c.digest >= prefix, ds.c.digest < prefix + "g"),
+                    and_(ds.c.dvc_md5 >= prefix, ds.c.dvc_md5 < prefix + "g"),
+                )
+            )
         )
         rows = self._matches(query, model, mo)
         return {
@@ -45,7 +52,13 @@ class LineageTools(ToolBase):
             "model": model,
             "total": len(rows),
             "matches": [
-                {**_match(r), "role": r.role, "path": r.path, "digest": r.digest}
+                {
+                    **_match(r),
+                    "role": r.role,
+                    "path": r.path,
+                    "digest": r.digest,
+                    "dvc_md5": r.dvc_md5,
+                }
                 for r in rows[:MATCH_CAP]
             ],
         }

@@ -117,5 +117,46 @@ TOOL_SPECS: list[dict[str, Any]] = [
           "batch's data drift per column (PSI, KS p-value, worst first) and the drift or "
           "decay alerts active now, with since when.",
           {"model": _MODEL, "version": _REF}, ["model"]),
+    _tool("stage_at",
+          "Which version was in a stage (default production) at a moment, from the stage "
+          "history: who moved it there, when and why, and which version came next.",
+          {"model": _MODEL, "at": _text("The moment, ISO 8601 (e.g. 2026-12-01T07:02:00Z).", 40),
+           "stage": _text("The stage (default production).", 20,
+                          enum=("production", "staging"))},
+          ["model", "at"]),
+    _tool("activity",
+          "What happened, newest first (registrations, promotions, rollbacks, retirements, "
+          "golden, notes), in a period and/or by one person and/or of one model.",
+          {"model": _MODEL,
+           "since": _text("Start of the period, ISO 8601 (inclusive).", 40),
+           "until": _text("End of the period, ISO 8601 (exclusive).", 40),
+           "person": _text("Only what this person did (the actor name).", 300),
+           "action": _text("Only one kind of event (default any).", 10,
+                           enum=("any", "register", "promote", "rollback", "retire")),
+           "limit": _int("How many events (default 50).", 200)}),
+    _tool("dirty_versions",
+          "Versions trained from a git working tree with uncommitted changes, with the "
+          "changed files.",
+          {"model": _MODEL}),
+    _tool("package_history",
+          "A package's installed version in a version (default production; `python` for the "
+          "Python version) and every version where it changed, with who and when.",
+          {"model": _MODEL, "package": _text("The distribution name, e.g. scikit-learn.", 200),
+           "version": _REF},
+          ["model", "package"]),
+    _tool("param_history",
+          "A param's changes across versions, oldest first: in which version, old → new, "
+          "registered by whom and when; its value in production and the latest.",
+          {"model": _MODEL, "param": _text("The param key, e.g. optimizer.lr.", 500),
+           "version": _REF},
+          ["model", "param"]),
+    _tool("recovery_options",
+          "What a rollback would bring back (the previous production version) and the golden "
+          "version, each with its metrics, next to production's.",
+          {"model": _MODEL}, ["model"]),
+    _tool("metric_value",
+          "One metric's value in a version (default production), with the same metric in "
+          "production and golden.",
+          {"model": _MODEL, "metric": _METRIC, "version": _REF}, ["model", "metric"]),
 ]  # fmt: skip
 TOOL_NAMES: tuple[str, ...] = tuple(spec["function"]["name"] for spec in TOOL_SPECS)

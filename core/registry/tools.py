@@ -25,6 +25,7 @@ from modeltrail.core.registry.tool_base import LIST_CAP, MATCH_CAP
 from modeltrail.core.registry.tool_history import HistoryTools
 from modeltrail.core.registry.tool_lineage import LineageTools
 from modeltrail.core.registry.tool_metrics import MetricTools
+from modeltrail.core.registry.tool_questions import QuestionTools
 from modeltrail.core.registry.tool_specs import TOOL_NAMES, TOOL_SPECS
 from modeltrail.core.registry.tool_versions import VersionTools, diff_to_dict
 
@@ -40,11 +41,12 @@ __all__ = [
 ]
 
 
-class RegistryTools(VersionTools, HistoryTools, MetricTools, LineageTools):
+class RegistryTools(VersionTools, HistoryTools, MetricTools, LineageTools, QuestionTools):
     """The read-only tools over one registry. Method names are the tool names.
 
     One class over the families (`tool_versions`, `tool_history`, `tool_metrics`,
-    `tool_lineage`), so `call_tool` finds every tool as a method of the same object."""
+    `tool_lineage`, `tool_questions`), so `call_tool` finds every tool as a method of the same
+    object."""
 
 
 _SPECS = {spec["function"]["name"]: spec["function"]["parameters"] for spec in TOOL_SPECS}

@@ -12,11 +12,19 @@ from ask_story import DATA_A, DATA_B, INJECTION, MODEL, OTHER, seed_story, snaps
 
 from modeltrail.bot.assistant.answers import AnswerContext, answer
 from modeltrail.core.questions.intent import KINDS, Intent
+from modeltrail.core.questions.names import Known
 from modeltrail.core.questions.parser import parse
 from modeltrail.core.registry.writer import Registry
 
 MODELS = (MODEL, OTHER)
 METRICS = ("auc", "val_loss", "f1")
+KNOWN = Known(
+    models=MODELS,
+    metrics=METRICS,
+    people=("ana", "ben", "cho", "dana", "erin"),
+    params=("optimizer.lr", "epochs"),
+    packages=("numpy",),
+)
 
 # question, expected intent fields, texts the answer must contain
 CASES: list[tuple[str, dict[str, Any], tuple[str, ...]]] = [
@@ -165,6 +173,21 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, ...]]] = [
      ("fraud-detector 2.1.5 (archived), registered", "Notes:", f"• “{INJECTION}” (mallory,")),
     ("tell me about fraud-detector v2.1.4", {"kind": "show", "refs": ("2.1.4",)},
      ("2.1.4 (in production), registered", "auc 0.912", "Code: `2222bbb` on main")),
+    # beyond one version: people, packages, params, rollback, a metric's value, dirty trees
+    ("what did ben promote", {"kind": "activity", "person": "ben", "action": "promote"},
+     ("What ben promoted or moved (all time)", "fraud-detector 2.1.4 was promoted to production")),
+    ("any fraud-detector versions trained from a dirty tree?", {"kind": "dirty"},
+     ("No version of fraud-detector was trained from a tree with uncommitted changes",)),
+    ("which numpy version does fraud-detector production use",
+     {"kind": "package", "package": "numpy"},
+     ("fraud-detector 2.1.4 (in production) was trained with numpy 2.1.0",
+      "no version changed it")),
+    ("who changed the lr in fraud-detector", {"kind": "param", "param": "optimizer.lr"},
+     ("• 2.1.5: 0.01 → 0.02 (from 2.1.4), registered", "by ben", "• 2.1.6: 0.02 → 0.01")),
+    ("which version would a rollback of fraud-detector bring back", {"kind": "rollback"},
+     ("A rollback would bring back 2.1.3, the previous production (auc 0.905",)),
+    ("what's the auc of the production fraud-detector", {"kind": "metric", "metric": "auc"},
+     ("auc of fraud-detector 2.1.4 (in production): 0.912",)),
     # help
     ("help", {"kind": "help"}, ("Ask me about the registry in plain words",)),
     ("what can you do?", {"kind": "help"}, ("I never change the registry",)),
@@ -177,7 +200,7 @@ def _id(case: tuple[str, dict[str, Any], tuple[str, ...]]) -> str:
 
 @pytest.mark.parametrize(("question", "expected", "says"), CASES, ids=[_id(c) for c in CASES])
 def test_parse(question: str, expected: dict[str, Any], says: tuple[str, ...]) -> None:
-    intent = parse(question, models=MODELS, metrics=METRICS)
+    intent = parse(question, known=KNOWN)
     assert intent is not None, question
     assert intent.kind in KINDS
     for field, value in expected.items():
