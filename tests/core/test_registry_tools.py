@@ -40,6 +40,13 @@ READ_ONLY_TOOLS = {
     "metric_regressions",
     "audit_trail",
     "monitoring_status",
+    "stage_at",
+    "activity",
+    "dirty_versions",
+    "package_history",
+    "param_history",
+    "recovery_options",
+    "metric_value",
 }
 # One valid call of every tool on the story registry.
 VALID_CALLS: dict[str, dict[str, Any]] = {
@@ -56,6 +63,13 @@ VALID_CALLS: dict[str, dict[str, Any]] = {
     "metric_regressions": {"model": MODEL, "metric": "auc"},
     "audit_trail": {"model": MODEL, "version": "2.1.5", "limit": 5},
     "monitoring_status": {"model": MODEL},
+    "stage_at": {"model": MODEL, "at": "2026-11-20T09:20:00Z"},
+    "activity": {"model": MODEL, "since": "2026-11-20T00:00:00Z", "person": "ben"},
+    "dirty_versions": {"model": MODEL},
+    "package_history": {"model": MODEL, "package": "numpy", "version": "2.1.5"},
+    "param_history": {"model": MODEL, "param": "optimizer.lr"},
+    "recovery_options": {"model": MODEL},
+    "metric_value": {"model": MODEL, "metric": "auc", "version": "golden"},
 }
 
 
