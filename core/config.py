@@ -60,6 +60,10 @@ class Settings:
     mlflow_version_template: str | None = None  # None: "1.{N}.0"
     # Monitoring over HTTP (`serve`'s POST /api/monitoring/MODEL); unset: the route is off.
     api_token: str | None = field(default=None, repr=False)
+    # Where people reach `serve` (e.g. https://modeltrail.example.com): Slack reports and
+    # digest emails link to its pages; the link secret signs those links (read, one model).
+    public_url: str | None = None
+    link_secret: str | None = field(default=None, repr=False)
 
     @classmethod
     def load(
@@ -122,6 +126,8 @@ class Settings:
             mlflow_aliases=_blank_to_none(get("MODELTRAIL_MLFLOW_ALIASES")),
             mlflow_version_template=_blank_to_none(get("MODELTRAIL_MLFLOW_VERSION_TEMPLATE")),
             api_token=_blank_to_none(get("MODELTRAIL_API_TOKEN")),
+            public_url=_blank_to_none(get("MODELTRAIL_PUBLIC_URL")),
+            link_secret=_blank_to_none(get("MODELTRAIL_LINK_SECRET")),
         )
 
     def with_overrides(self, **overrides: object) -> Settings:

@@ -51,6 +51,12 @@ class VersionNotFoundError(NotFoundError):
         self.version = version
 
 
+class TokenNotFoundError(NotFoundError):
+    def __init__(self, ident: int) -> None:
+        super().__init__(f"no API token {ident}", hint="`modeltrail token list` shows them")
+        self.ident = ident
+
+
 class InvalidVersionError(ModeltrailError):
     def __init__(self, text: str) -> None:
         super().__init__(

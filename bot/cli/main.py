@@ -22,6 +22,7 @@ from modeltrail.bot.cli import (  # noqa: F401
     reproduce,
     serve,
     stages,
+    tokens,
 )
 from modeltrail.bot.cli.common import STATE, app
 

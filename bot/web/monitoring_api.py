@@ -1,5 +1,5 @@
-"""`POST /api/monitoring/<MODEL>`: production observations over HTTP (mounted by `serve` when
-MODELTRAIL_API_TOKEN is set).
+"""`POST /api/monitoring/<MODEL>`: production observations over HTTP, with a token of scope
+monitor (or write) for the model, or MODELTRAIL_API_TOKEN (see auth.py).
 
     curl -X POST http://127.0.0.1:3000/api/monitoring/fraud-detector \\
          -H "Authorization: Bearer $MODELTRAIL_API_TOKEN" -H "Content-Type: application/json" \\
@@ -8,20 +8,21 @@ MODELTRAIL_API_TOKEN is set).
 Body (JSON object): `version` (default: the version in production at `at`), `at` (ISO time,
 default now), `metrics` (name → number) and/or `rows` (a batch: a list of objects mapping
 column names to values; a `prediction` column is judged against validation predictions).
-Answers 200 with the observations and any alerts they raised; 401 without the right bearer
-token (compared in constant time; nothing is read or stored), 400 for a malformed body, 404
+Answers 200 with the observations and any alerts they raised; 401 without a valid bearer
+token, 403 for one whose scope or model does not cover it (nothing is read or stored either
+way), 400 for a malformed body, 404
 for an unknown model or version, 405 for another method, 413 for a body over 10 MB.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 import json
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from modeltrail.bot.web.auth import Gate, Refusal
 from modeltrail.bot.web.responses import json_response
 from modeltrail.core.errors import (
     InvalidMetricError,
@@ -40,31 +41,21 @@ log = logging.getLogger("modeltrail.monitoring_api")
 
 
 class MonitoringApi:
-    def __init__(self, registry: Registry, token: str) -> None:
-        if not token:
-            raise ValueError("the monitoring API needs a token")
+    def __init__(self, registry: Registry, gate: Gate) -> None:
         self.registry = registry
-        self._token = token.encode("utf-8")
+        self.gate = gate
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
-        if not self._authorised(environ.get("HTTP_AUTHORIZATION", "")):
-            data = json.dumps({"error": "unauthorised"}).encode()
-            start_response(
-                "401 Unauthorized",
-                [
-                    ("Content-Type", "application/json"),
-                    ("Content-Length", str(len(data))),
-                    ("WWW-Authenticate", 'Bearer realm="modeltrail"'),
-                ],
-            )
-            return [data]
-        if environ.get("REQUEST_METHOD") != "POST":
-            return json_response(start_response, "405 Method Not Allowed", {"error": "use POST"})
         # PATH_INFO is decoded as latin-1 by WSGI; model names may hold "/".
         raw = environ.get("PATH_INFO", "")[len(PREFIX) :]
         model = raw.encode("latin-1").decode("utf-8", "replace").strip("/")
+        grant = self.gate.check(environ, "monitor", model or None)
+        if isinstance(grant, Refusal):
+            return grant.respond(start_response)
+        if environ.get("REQUEST_METHOD") != "POST":
+            return json_response(start_response, "405 Method Not Allowed", {"error": "use POST"})
         if not model:
             return json_response(start_response, "404 Not Found", {"error": "name a model"})
         try:
@@ -89,12 +80,6 @@ class MonitoringApi:
         except ModeltrailError as exc:
             return json_response(start_response, "409 Conflict", _error(exc.message, exc.hint))
         return json_response(start_response, "200 OK", result)
-
-    def _authorised(self, header: str) -> bool:
-        scheme, _, credentials = header.partition(" ")
-        if scheme.lower() != "bearer":
-            return False
-        return hmac.compare_digest(credentials.strip().encode("utf-8"), self._token)
 
     def observe(self, model: str, body: Any) -> dict[str, Any]:
         from modeltrail.core.monitoring.observe import report_batch, report_metrics

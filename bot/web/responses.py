@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 
 def json_response(
-    start_response: Callable[..., Any], status: str, body: dict[str, Any]
+    start_response: Callable[..., Any],
+    status: str,
+    body: dict[str, Any],
+    *,
+    headers: Sequence[tuple[str, str]] = (),
 ) -> list[bytes]:
     data = json.dumps(body).encode("utf-8")
+    return bytes_response(start_response, status, data, "application/json", headers=headers)
+
+
+def bytes_response(
+    start_response: Callable[..., Any],
+    status: str,
+    data: bytes,
+    content_type: str,
+    *,
+    headers: Sequence[tuple[str, str]] = (),
+) -> list[bytes]:
     start_response(
-        status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+        status,
+        [("Content-Type", content_type), ("Content-Length", str(len(data))), *headers],
     )
     return [data]

@@ -2,9 +2,10 @@
 configured, and the outbox dispatcher — in one process.
 
 Routes: `POST /slack/events` (the Bolt app, HTTP mode), `POST /webhooks/mlflow` (with
-MLFLOW_WEBHOOK_SECRET; see integrations/mlflow_webhook.py), `POST /api/monitoring/MODEL` (with
-MODELTRAIL_API_TOKEN; see monitoring_api.py), `GET /healthz` (database reachable, outbox
-counts). Anything else is 404.
+MLFLOW_WEBHOOK_SECRET; see integrations/mlflow_webhook.py), `POST /api/monitoring/MODEL`
+(monitoring_api.py), `GET /api/...` (the read API, api.py), `GET /m/...` (the pages, pages.py),
+`GET /healthz` (database reachable, outbox counts). Anything else is 404. The API, the pages
+and the monitoring POST check tokens (auth.py).
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ class Router:
             return self.health(start_response)
         app = self.routes.get(path)
         if app is None:
-            app = next((a for p, a in self.prefixes.items() if path.startswith(p)), None)
+            # The longest prefix wins: "/api/monitoring/" before "/api/".
+            prefix = max((p for p in self.prefixes if path.startswith(p)), key=len, default=None)
+            app = None if prefix is None else self.prefixes[prefix]
         if app is None:
             return json_response(start_response, "404 Not Found", {"error": "not found"})
         return app(environ, start_response)
@@ -225,10 +228,13 @@ def build_service(settings: Settings, registry: Registry) -> Service:
         from modeltrail.bot.integrations import mlflow_webhook
 
         mlflow_webhook.attach(service, settings, registry)
-    if settings.api_token:
-        from modeltrail.bot.web.monitoring_api import PREFIX, MonitoringApi
+    from modeltrail.bot.web import api, monitoring_api, pages
+    from modeltrail.bot.web.auth import Gate
 
-        router.prefixes[PREFIX] = MonitoringApi(registry, settings.api_token)
+    gate = Gate(registry, env_token=settings.api_token, link_secret=settings.link_secret)
+    router.prefixes[monitoring_api.PREFIX] = monitoring_api.MonitoringApi(registry, gate)
+    router.prefixes[api.PREFIX] = api.ReadApi(registry, gate)
+    router.prefixes[pages.PREFIX] = pages.Pages(registry, gate)
     return service
 
 
@@ -266,8 +272,11 @@ def serve_forever(settings: Settings, registry: Registry, say: Callable[[str], N
             f"{scheduler.next_run():%Y-%m-%d %H:%M} UTC, to "
             f"{', '.join(settings.digest_to) or 'the addresses set per model'}"
         )
-    if service.router.prefixes:
-        say("monitoring: POST /api/monitoring/MODEL (bearer MODELTRAIL_API_TOKEN)")
+    say(
+        "read API: GET /api/... (OpenAPI at /api/openapi.json), pages at /m/MODEL, "
+        "monitoring: POST /api/monitoring/MODEL — bearer tokens from `modeltrail token create`"
+        + (" or MODELTRAIL_API_TOKEN" if settings.api_token else "")
+    )
     if "/webhooks/mlflow" in service.router.routes:
         say("MLflow: webhooks at POST /webhooks/mlflow")
     if service.mlflow_poller is not None:

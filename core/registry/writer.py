@@ -32,12 +32,13 @@ from modeltrail.core.registry.base import first_line, utcnow
 from modeltrail.core.registry.governance import GovernanceMixin
 from modeltrail.core.registry.registration import RegistrationMixin
 from modeltrail.core.registry.rows import check_metric_points, check_model_name, check_unique
+from modeltrail.core.registry.tokens import TokensMixin
 from modeltrail.core.store import schema
 from modeltrail.core.store.engine import ensure_schema, make_engine
 from modeltrail.core.versioning import SemVer
 
 
-class Registry(RegistrationMixin, GovernanceMixin):
+class Registry(RegistrationMixin, GovernanceMixin, TokensMixin):
     """A model registry on one database (SQLite file or PostgreSQL)."""
 
     @classmethod

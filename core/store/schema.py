@@ -369,3 +369,22 @@ monitor_alerts = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("detail", Text),  # JSON of the last observation of this condition
 )
+
+
+# Added in 0007: API tokens for the read API, the pages and the monitoring POST. Only the
+# sha256 of a token is kept; `prefix` (its first characters) lets people recognise one.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("scope", String(20), nullable=False),
+    Column("model", String(200)),  # None: every model
+    Column("name", String(200)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(300), nullable=False),
+    Column("expires_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+    Column("revoked_by", String(300)),
+)

@@ -1,0 +1,306 @@
+"""The read API: `GET /api/...`, JSON, described by the OpenAPI document at
+`/api/openapi.json` (openapi.py; tests validate real responses against it).
+
+    GET /api/models                                   models (those the token may read)
+    GET /api/models/{model}                           overview: stages, counts, metric goals
+    GET /api/models/{model}/versions?stage=&tag=&metric=&sort=&limit=&cursor=
+    GET /api/models/{model}/versions/{ref}            the record (ref: 2.1.5, production, …)
+    GET /api/models/{model}/diff/{a}/{b}              the `diff --format json` document
+    GET /api/models/{model}/history?at=&stage=        stage timeline, or production at a time
+    GET /api/audit?model=&since=&limit=               audit events, newest first
+
+Every route but the document needs a token with scope read (auth.py) for the model it names;
+the credential is checked before anything else is read. Model names holding "/" may be sent
+as they are or with "%2F".
+
+Responses are cached per URL while the registry's generation (its audit head, which every
+write moves) stays the same: one indexed query per request decides, so a promotion or a new
+tag is visible on the next request, from whichever process made it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs
+
+from modeltrail.bot.web.auth import FORBIDDEN, Gate, Refusal
+from modeltrail.bot.web.responses import bytes_response, json_response
+from modeltrail.core.errors import DatabaseError, ModeltrailError, NotFoundError, UsageError
+from modeltrail.core.registry.writer import Registry
+from modeltrail.core.serialize import iso
+
+PREFIX = "/api/"
+_ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("models", re.compile(r"^/api/models/?$")),
+    ("audit", re.compile(r"^/api/audit/?$")),
+    ("version", re.compile(r"^/api/models/(?P<model>.+)/versions/(?P<ref>[^/]+)$")),
+    ("versions", re.compile(r"^/api/models/(?P<model>.+)/versions$")),
+    ("diff", re.compile(r"^/api/models/(?P<model>.+)/diff/(?P<a>[^/]+)/(?P<b>[^/]+)$")),
+    ("history", re.compile(r"^/api/models/(?P<model>.+)/history$")),
+    ("model", re.compile(r"^/api/models/(?P<model>.+)$")),
+)
+_QUERY = {
+    "models": set(),
+    "model": set(),
+    "version": set(),
+    "diff": set(),
+    "history": {"at", "stage"},
+    "audit": {"model", "since", "limit"},
+}
+CACHE_ENTRIES = 4096
+CACHE_MAX_BYTES = 1 << 20  # larger answers are built each time
+
+
+def route(path: str) -> tuple[str, dict[str, str]] | None:
+    for name, pattern in _ROUTES:
+        found = pattern.match(path)
+        if found:
+            return name, found.groupdict()
+    return None
+
+
+def request_path(environ: dict[str, Any]) -> str:
+    # PATH_INFO is decoded as latin-1 by WSGI; names are UTF-8.
+    return environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
+
+
+class ReadApi:
+    def __init__(self, registry: Registry, gate: Gate) -> None:
+        self.registry = registry
+        self.gate = gate
+        self._cache: OrderedDict[tuple[str, str, str | None], tuple[int, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._document: bytes | None = None
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            return json_response(
+                start_response,
+                "405 Method Not Allowed",
+                {"error": "use GET"},
+                headers=[("Allow", "GET, HEAD")],
+            )
+        path = request_path(environ)
+        if path == "/api/openapi.json":
+            return bytes_response(start_response, "200 OK", self.document(), "application/json")
+        found = route(path)
+        if found is None:
+            return json_response(start_response, "404 Not Found", {"error": "not found"})
+        name, args = found
+        query_string = environ.get("QUERY_STRING", "")
+        query = parse_qs(query_string, keep_blank_values=True)
+        try:
+            from modeltrail.core.registry.queries import generation
+
+            current = generation(self.registry)
+        except (DatabaseError, Exception) as exc:  # the database is down: say so, briefly
+            return json_response(
+                start_response, "503 Service Unavailable", {"error": type(exc).__name__}
+            )
+        model = args.get("model")
+        if name == "audit" and query.get("model"):
+            model = query["model"][0]
+        grant = self.gate.check(environ, "read", model, generation=current)
+        if isinstance(grant, Refusal):
+            return grant.respond(start_response)
+        if name == "audit" and grant.model is not None and model is None:
+            return Refusal(FORBIDDEN, f"this token reads model={grant.model} only").respond(
+                start_response
+            )
+        key = (name + path, query_string, grant.model if model is None else None)
+        with self._lock:
+            cached = self._cache.get(key)
+        if cached is not None and cached[0] == current:
+            return bytes_response(start_response, "200 OK", cached[1], "application/json")
+        try:
+            unknown = set(query) - _QUERY.get(name, set())
+            if name != "versions" and unknown:
+                raise UsageError(f"unknown query parameter(s): {', '.join(sorted(unknown))}")
+            body = getattr(self, f"_{name}")(grant_model=grant.model, query=query, **args)
+        except UsageError as exc:
+            return json_response(start_response, "400 Bad Request", _error(exc))
+        except NotFoundError as exc:
+            return json_response(start_response, "404 Not Found", _error(exc))
+        except ModeltrailError as exc:
+            # No such stage version ("no production version") and the like.
+            return json_response(start_response, "404 Not Found", _error(exc))
+        data = json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        if len(data) <= CACHE_MAX_BYTES:
+            with self._lock:
+                self._cache[key] = (current, data)
+                self._cache.move_to_end(key)
+                while len(self._cache) > CACHE_ENTRIES:
+                    self._cache.popitem(last=False)
+        return bytes_response(start_response, "200 OK", data, "application/json")
+
+    def document(self) -> bytes:
+        if self._document is None:
+            from modeltrail.bot.web.openapi import openapi_document
+
+            self._document = json.dumps(openapi_document()).encode("utf-8")
+        return self._document
+
+    # -- the routes ---------------------------------------------------------------------------
+
+    def _models(self, *, grant_model: str | None, query: Any) -> dict[str, Any]:
+        from modeltrail.core.registry.tools import RegistryTools
+
+        models = RegistryTools(self.registry).list_models()["models"]
+        if grant_model is not None:
+            models = [m for m in models if m["name"] == grant_model]
+        return {"models": models}
+
+    def _model(self, *, model: str, grant_model: str | None, query: Any) -> dict[str, Any]:
+        from modeltrail.core.registry.queries import model_overview
+
+        o = model_overview(self.registry, model)
+        return {
+            "name": o.name,
+            "created_at": iso(o.created_at),
+            "updated_at": iso(o.updated_at),
+            "version_count": o.version_count,
+            "latest_version": o.latest_version,
+            "production_version": o.production_version,
+            "staging_versions": list(o.staging_versions),
+            "golden_version": o.golden_version,
+            "metric_goals": {
+                n: {"goal": goal, "tolerance": tol} for n, (goal, tol) in o.metric_goals.items()
+            },
+        }
+
+    def _versions(self, *, model: str, grant_model: str | None, query: Any) -> dict[str, Any]:
+        from modeltrail.core.registry.queries import find_versions, parse_version_query
+
+        page = find_versions(self.registry, model, parse_version_query(query))
+        return {
+            "model": model,
+            "sort": page.sort,
+            "versions": [
+                {
+                    "version": i.version,
+                    "stage": i.stage,
+                    "golden": i.golden,
+                    "created_at": iso(i.created_at),
+                    "actor": i.actor,
+                    "description": i.description,
+                    "metrics": i.metrics,
+                    "tags": i.tags,
+                }
+                for i in page.items
+            ],
+            "next_cursor": page.next_cursor,
+        }
+
+    def _version(
+        self, *, model: str, ref: str, grant_model: str | None, query: Any
+    ) -> dict[str, Any]:
+        from modeltrail.core.serialize import record_to_dict
+
+        version = self.registry.resolve_version(model, ref)
+        record = self.registry.load(model, version)
+        return {
+            **record_to_dict(record),
+            "golden": self.registry.stage_version(model, "golden") == record.version,
+        }
+
+    def _diff(
+        self, *, model: str, a: str, b: str, grant_model: str | None, query: Any
+    ) -> dict[str, Any]:
+        from modeltrail.core.registry.compare import compare
+
+        old = self.registry.resolve_version(model, a)
+        new = self.registry.resolve_version(model, b)
+        # No git here: the server does not read checkouts; the commits list stays empty.
+        return compare(self.registry, model, old, new, git=False).to_dict()
+
+    def _history(self, *, model: str, grant_model: str | None, query: Any) -> dict[str, Any]:
+        from modeltrail.core.lifecycle.rules import production_at, timeline
+
+        at = _single(query, "at")
+        stage = _single(query, "stage") or "production"
+        if stage not in ("production", "staging", "archived"):
+            raise UsageError("stage must be production, staging or archived")
+        state = self.registry.model_state(model)
+        if at is not None:
+            moment = parse_time(at, "at")
+            return {"model": model, "at": iso(moment), "production": production_at(state, moment)}
+        return {
+            "model": model,
+            "stage": stage,
+            "golden": state.golden,
+            "periods": [
+                {
+                    "version": p.version,
+                    "stage": p.stage,
+                    "since": iso(p.since),
+                    "until": iso(p.until),
+                    "moved_by": p.moved_by,
+                    "reason": p.reason,
+                    "left_by": p.left_by,
+                    "left_reason": p.left_reason,
+                }
+                for p in timeline(state, stage)
+            ],
+        }
+
+    def _audit(self, *, grant_model: str | None, query: Any) -> dict[str, Any]:
+        from modeltrail.core.registry.queries import MAX_LIMIT, audit_events
+
+        since = _single(query, "since")
+        limit_text = _single(query, "limit") or "100"
+        if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIMIT:
+            raise UsageError(f"limit must be a whole number from 1 to {MAX_LIMIT}")
+        events = audit_events(
+            self.registry,
+            model=_single(query, "model"),
+            since=None if since is None else parse_time(since, "since"),
+            limit=int(limit_text),
+        )
+        return {
+            "events": [
+                {
+                    "seq": e.seq,
+                    "at": iso(e.created_at),
+                    "actor": e.actor,
+                    "action": e.action,
+                    "model": e.model,
+                    "version": e.version,
+                    "before": e.before,
+                    "after": e.after,
+                    "reason": e.reason,
+                    "hash": e.hash,
+                }
+                for e in events
+            ]
+        }
+
+
+def parse_time(text: str, name: str) -> dt.datetime:
+    """An ISO date or time from a query string; naive means UTC."""
+    text = text.strip()
+    # A "+01:00" offset arrives as " 01:00" when the client did not escape the "+".
+    text = text.replace(" ", "+") if "T" in text else text.replace(" ", "T", 1)
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{name}={text!r} is not an ISO date or time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _single(query: dict[str, list[str]], name: str) -> str | None:
+    values = query.get(name) or []
+    if len(values) > 1:
+        raise UsageError(f"{name} may be given once")
+    return values[0] if values else None
+
+
+def _error(exc: ModeltrailError) -> dict[str, Any]:
+    return {"error": exc.message, **({"hint": exc.hint} if exc.hint else {})}
