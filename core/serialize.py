@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from modeltrail.core.records import (
+    AuditEvent,
     DataSnapshot,
     Metric,
     ModelSummary,
@@ -124,4 +125,19 @@ def model_summary_to_dict(summary: ModelSummary) -> dict[str, Any]:
         "production_version": summary.production_version,
         "created_at": iso(summary.created_at),
         "updated_at": iso(summary.updated_at),
+    }
+
+
+def audit_event_to_dict(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "seq": event.seq,
+        "at": iso(event.created_at),
+        "actor": event.actor,
+        "action": event.action,
+        "model": event.model,
+        "version": event.version,
+        "before": event.before,
+        "after": event.after,
+        "reason": event.reason,
+        "hash": event.hash,
     }

@@ -38,7 +38,7 @@ def audit_verify() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def audit_log(model: str | None, limit: int, as_json: bool) -> None:
     """Who did what, when and why, newest first."""
-    from modeltrail.core.serialize import iso
+    from modeltrail.core.serialize import audit_event_to_dict
 
     registry = open_registry()
     try:
@@ -46,23 +46,7 @@ def audit_log(model: str | None, limit: int, as_json: bool) -> None:
     finally:
         registry.close()
     if as_json:
-        print_json(
-            [
-                {
-                    "seq": e.seq,
-                    "at": iso(e.created_at),
-                    "actor": e.actor,
-                    "action": e.action,
-                    "model": e.model,
-                    "version": e.version,
-                    "before": e.before,
-                    "after": e.after,
-                    "reason": e.reason,
-                    "hash": e.hash,
-                }
-                for e in events
-            ]
-        )
+        print_json([audit_event_to_dict(e) for e in events])
         return
     from modeltrail.bot.terminal import when
 

@@ -33,7 +33,7 @@ from modeltrail.bot.web.auth import FORBIDDEN, Gate, Refusal
 from modeltrail.bot.web.responses import bytes_response, json_response
 from modeltrail.core.errors import DatabaseError, ModeltrailError, NotFoundError, UsageError
 from modeltrail.core.registry.writer import Registry
-from modeltrail.core.serialize import iso
+from modeltrail.core.serialize import audit_event_to_dict, iso
 
 PREFIX = "/api/"
 _ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -264,23 +264,7 @@ class ReadApi:
             since=None if since is None else parse_time(since, "since"),
             limit=int(limit_text),
         )
-        return {
-            "events": [
-                {
-                    "seq": e.seq,
-                    "at": iso(e.created_at),
-                    "actor": e.actor,
-                    "action": e.action,
-                    "model": e.model,
-                    "version": e.version,
-                    "before": e.before,
-                    "after": e.after,
-                    "reason": e.reason,
-                    "hash": e.hash,
-                }
-                for e in events
-            ]
-        }
+        return {"events": [audit_event_to_dict(e) for e in events]}
 
 
 def parse_time(text: str, name: str) -> dt.datetime:
