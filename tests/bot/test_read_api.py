@@ -209,7 +209,6 @@ def test_a_cursor_from_another_sort_is_refused(api: Api) -> None:
         ("1.0.2", "1.0.2"),
         ("v1.0.2", "1.0.2"),
         ("latest", "1.0.5"),
-        ("previous", "1.0.4"),
         ("production", "1.0.3"),
         ("staging", "1.0.4"),
         ("golden", "1.0.1"),
@@ -240,6 +239,8 @@ def test_answers_follow_writes_made_by_another_process(api: Api, db_url: str) ->
     assert api.get(path, template).json()["tags"] == {"reviewed": "yes"}
     assert main(["--db", db_url, "promote", "fraud", "1.0.2", "--force", "--reason", "r"]) == 0
     assert api.get("/api/models/fraud/versions/production", template).json()["version"] == "1.0.2"
+    # `previous` is the production before the current one, as in the CLI.
+    assert api.get("/api/models/fraud/versions/previous", template).json()["version"] == "1.0.3"
 
 
 def test_audit_since_and_limit(api: Api, seeded: Registry) -> None:
