@@ -204,7 +204,10 @@ class VersionDraft:
     tags: Mapping[str, str] = field(default_factory=dict)
     version: str | None = None
     parent: str | None = None
+    # Who made the version and when, when another registry knows it (an MLflow import): the
+    # version keeps these while its audit event keeps who recorded it here, and when.
     actor: str | None = None
+    created_at: dt.datetime | None = None
     # Added with monitoring: role -> profiles.Profile.to_dict() of tabular data snapshots,
     # stored with the version (the baseline production data is judged against).
     profiles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)

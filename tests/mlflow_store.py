@@ -242,3 +242,96 @@ def running_mlflow_server(
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=5)
         log.close()
+
+
+PROJECT_MODEL = "credit"
+AWKWARD_PARAMS = {
+    "threshold": float("nan"),  # MLflow stores str(nan): "nan"
+    "nan_text": "NaN",
+    "cap": "Infinity",
+    "config": '{"depth": 3, "split": "gini"}',
+    "layers": [64, 32],  # stored as "[64, 32]"
+    "lr": 0.01,
+}
+
+
+def fill_project_store(uri: str, workdir: Path) -> dict[str, Any]:
+    """A project the way MLflow 3 users log it, through the fluent API: an autologged
+    scikit-learn run (or, without scikit-learn, the same kind of params and metrics logged by
+    hand) with awkward params, a pandas dataset input and a LoggedModel made with
+    `mlflow.initialize_logged_model` from that run; a second LoggedModel with no run of its
+    own; both registered as versions 1 and 2 of `credit`, whose description and tags are set
+    and whose champion alias is on 1."""
+    import importlib.util
+
+    import mlflow
+
+    client = client_for(uri)
+    mlflow.set_tracking_uri(uri)
+    experiment = client.create_experiment(
+        "credit", artifact_location=(workdir / "artifacts").as_uri()
+    )
+    mlflow.set_experiment(experiment_id=experiment)
+    sklearn = importlib.util.find_spec("sklearn") is not None
+    tags = {
+        "mlflow.user": "alice",
+        "mlflow.source.git.commit": GIT_COMMIT,
+        "mlflow.source.git.branch": "main",
+        "team": "risk",
+    }
+    try:
+        with mlflow.start_run(run_name="train", tags=tags) as run:
+            mlflow.log_params(AWKWARD_PARAMS)
+            if sklearn:
+                import pandas as pd
+                from sklearn.linear_model import LogisticRegression
+
+                frame = pd.DataFrame(
+                    {"income": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "y": [0, 0, 0, 1, 1, 1]}
+                )
+                dataset = mlflow.data.from_pandas(
+                    frame, source="s3://acme/credit.parquet", name="credit-train", targets="y"
+                )
+                mlflow.log_input(dataset, context="training")
+                mlflow.sklearn.autolog(log_models=False, log_datasets=False, silent=True)
+                LogisticRegression(C=0.5).fit(frame[["income"]], frame["y"])
+            else:
+                mlflow.log_params({"C": 0.5, "solver": "lbfgs"})
+                mlflow.log_metrics({"training_accuracy_score": 1.0})
+            model = mlflow.initialize_logged_model(
+                name="credit-model",
+                source_run_id=run.info.run_id,
+                params={"calibrated": "false"},
+                tags={"framework": "sklearn"},
+            )
+            files = workdir / "credit-model"
+            files.mkdir(parents=True, exist_ok=True)
+            (files / "MLmodel").write_text("flavors: {}\n")
+            (files / "requirements.txt").write_text("scikit-learn==1.5.2\nnumpy==2.0.1\n")
+            (files / "python_env.yaml").write_text("python: 3.11.9\ndependencies: []\n")
+            client.log_model_artifacts(model.model_id, str(files))
+            mlflow.finalize_logged_model(model.model_id, "READY")
+            mlflow.log_metric("val_auc", 0.91, model_id=model.model_id)
+    finally:
+        if sklearn:
+            mlflow.sklearn.autolog(disable=True)
+    rules = mlflow.initialize_logged_model(
+        name="credit-rules", params={"max_score": "700"}, tags={"owner": "risk-ops"}
+    )
+    # Outside a run MLflow makes one for the metric; the LoggedModel names no source run.
+    mlflow.log_metric("approval_rate", 0.42, model_id=rules.model_id)
+    mlflow.end_run()
+    mlflow.finalize_logged_model(rules.model_id, "READY")
+    mlflow.register_model(f"models:/{model.model_id}", PROJECT_MODEL)
+    mlflow.register_model(f"models:/{rules.model_id}", PROJECT_MODEL)
+    client.update_registered_model(PROJECT_MODEL, description="Credit scoring")
+    client.set_registered_model_tag(PROJECT_MODEL, "owner", "risk-team")
+    client.set_registered_model_alias(PROJECT_MODEL, "champion", "1")
+    return {
+        "client": client,
+        "run_id": run.info.run_id,
+        "model_id": model.model_id,
+        "rules_id": rules.model_id,
+        "experiment_id": experiment,
+        "sklearn": sklearn,
+    }

@@ -67,7 +67,8 @@ def import_mlflow(
     """Import MLflow's registered models: every version with its run's params, metric
     histories, tags, git facts, datasets and environment; aliases become stages.
 
-    Running it again imports only what is new or changed."""
+    Running it again imports only what is new or changed. A version that cannot be imported
+    is skipped with a warning; the exit code is the number skipped (at most 100)."""
     from modeltrail.bot.integrations.mlflow_import import importer_from_settings, parse_since
 
     settings = load_settings().with_overrides(
@@ -100,6 +101,7 @@ def import_mlflow(
                 "warnings": report.warnings,
             }
         )
+        _exit_for(report.skipped)
         return
     for model, number, version in report.imported:
         say(f"imported {model} {version} (MLflow version {number})")
@@ -108,10 +110,17 @@ def import_mlflow(
     for model, version, stage, alias in report.moved:
         say(f"{model} {version} → {stage} (MLflow alias {alias})")
     for line in report.skipped:
-        say(f"skipped {line}")
+        say(f"warning: skipped {line}")
     for line in report.warnings:
         say(f"warning: {line}")
     say(report.summary())
+    _exit_for(report.skipped)
+
+
+def _exit_for(skipped: list[str]) -> None:
+    """The exit code is how many versions were skipped (0: all imported), at most 100."""
+    if skipped:
+        sys.exit(min(len(skipped), 100))
 
 
 class _progress:

@@ -1,14 +1,18 @@
 """What an MLflow version's run becomes in a modeltrail version (the draft registered), and
 what a re-import changes on one imported before. Pure: values in, values out.
 
-Params are read as the CLI reads `--param` values; metric histories keep their finite
-points, ordered by step and time; dataset inputs become `uri` snapshots; the logged model's
-requirements.txt and python_env.yaml become its environment. Which version number and stage
-it gets is `mlflow_mapping`'s.
+Params (MLflow keeps every one as text) become numbers, booleans, null or lists of them when
+the text is exactly such a JSON value; anything else — a JSON object, `NaN`, `Infinity`,
+words — stays the text. Metric histories keep their finite points, ordered by step and time;
+an MLflow 3 LoggedModel adds its own params, metrics and tags (the model's win over its
+run's). Dataset inputs become `uri` snapshots; the logged model's requirements.txt and
+python_env.yaml become its environment. The version keeps MLflow's creation time and user.
+Which version number and stage it gets is `mlflow_mapping`'s.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,16 +26,19 @@ from modeltrail.bot.integrations.mlflow_mapping import (
     TAG_STAGE,
     TAG_VERSION,
     MlflowDataset,
+    MlflowLoggedModel,
     MlflowRun,
     MlflowVersion,
     VersionRule,
 )
-from modeltrail.core.params import parse_cli_value
 from modeltrail.core.records import Artifact, CodeState, DataSnapshot, Environment, VersionDraft
 
 DESCRIPTION_NOTE = "MLflow description: "
 # MLflow's own run tags worth keeping; the rest (mlflow.log-model.history, …) is bookkeeping.
 _KEPT_SYSTEM_TAGS = ("mlflow.user", "mlflow.runName", "mlflow.parentRunId")
+TAG_MODEL_DESCRIPTION = "mlflow.registered_model.description"
+TAG_MODEL_TAG = "mlflow.registered_model.tag."  # + the registered model's tag key
+MAX_TAG_KEY = 250
 
 
 @dataclass(frozen=True)
@@ -60,17 +67,93 @@ def mutable_tags(version: MlflowVersion) -> dict[str, str]:
 def run_tags(run: MlflowRun | None) -> dict[str, str]:
     if run is None:
         return {}
-    kept: dict[str, str] = {}
-    for key, value in run.tags.items():
-        if key.startswith("mlflow.source.") or key in _KEPT_SYSTEM_TAGS:
-            kept[key] = _clean_url(value) if key.endswith("repoURL") else value
-        elif not key.startswith("mlflow."):
-            kept[key] = value
+    kept = _kept_tags(run.tags)
     if run.user and "mlflow.user" not in kept:
         kept["mlflow.user"] = run.user
     if run.experiment_id:
         kept["mlflow.experiment_id"] = run.experiment_id
+    if run.artifact_uri:
+        kept["mlflow.run.artifact_uri"] = _clean_url(run.artifact_uri)
+    for key, stamp in (
+        ("mlflow.run.start_time", run.start_ms),
+        ("mlflow.run.end_time", run.end_ms),
+    ):
+        if stamp:
+            kept[key] = _from_ms(stamp).isoformat(timespec="milliseconds")
     return kept
+
+
+def _kept_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    kept: dict[str, str] = {}
+    for key, value in tags.items():
+        if key.startswith("mlflow.source.") or key in _KEPT_SYSTEM_TAGS:
+            kept[key] = _clean_url(value) if key.endswith("repoURL") else value
+        elif not key.startswith("mlflow."):
+            kept[key] = value
+    return kept
+
+
+def logged_model_tags(model: MlflowLoggedModel | None) -> dict[str, str]:
+    """The LoggedModel's own tags (as a run's are kept) and where its files are."""
+    if model is None:
+        return {}
+    kept = _kept_tags(model.tags)
+    kept["mlflow.logged_model.id"] = model.model_id
+    if model.name:
+        kept["mlflow.logged_model.name"] = model.name
+    if model.artifact_location:
+        kept["mlflow.logged_model.artifact_location"] = _clean_url(model.artifact_location)
+    return kept
+
+
+def registered_model_tags(version: MlflowVersion) -> dict[str, str]:
+    """The registered model's description and tags, as MLflow had them at the import."""
+    kept = {TAG_MODEL_TAG + str(k): str(v) for k, v in version.model_tags.items()}
+    if version.model_description:
+        kept[TAG_MODEL_DESCRIPTION] = version.model_description
+    return kept
+
+
+def param_value(text: str) -> Any:
+    """An MLflow param (always text) as modeltrail records it: the JSON number, boolean,
+    null or list the text is; otherwise the text itself — a JSON object stays one param,
+    and `NaN`/`Infinity` (which JSON cannot hold) stay words."""
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return text
+    return value if _plain_scalar_or_list(value) else text
+
+
+def _plain_scalar_or_list(value: Any) -> bool:
+    if value is None or isinstance(value, (bool, int)):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(_plain_scalar_or_list(item) for item in value)
+    return False  # strings ('"x"' is not the text x), objects
+
+
+def version_time(version: MlflowVersion) -> dt.datetime | None:
+    """When MLflow made the version: its creation time, else its run's end or start."""
+    run = version.run
+    for stamp in (version.created_ms, run.end_ms if run else None, run.start_ms if run else None):
+        if stamp:
+            return _from_ms(stamp)
+    return None
+
+
+def version_user(version: MlflowVersion, tags: Mapping[str, str]) -> str | None:
+    """Who made the version in MLflow: the version's user, else the run's `mlflow.user`."""
+    for name in (
+        version.user_id,
+        tags.get("mlflow.user"),
+        version.run.user if version.run else None,
+    ):
+        if name and name.strip():
+            return name.strip()
+    return None
 
 
 def build_draft(
@@ -82,37 +165,53 @@ def build_draft(
 ) -> MappedVersion:
     """The modeltrail version an MLflow version becomes (not yet registered)."""
     warnings: list[str] = []
-    run = version.run
-    tags = run_tags(run)
+    label = f"{version.model} {version.version}"
+    run, logged = version.run, version.logged_model
+    tags = registered_model_tags(version)
+    tags.update(run_tags(run))
+    for key, value in logged_model_tags(logged).items():
+        # The model's own tags win, but the run says who trained it and from which source.
+        if not (key.startswith("mlflow.") and key in tags):
+            tags[key] = value
     tags.update(mutable_tags(version))
     tags.update(identity_tags(version))
     if version.source:
-        tags["mlflow.model_source"] = version.source
+        tags["mlflow.model_source"] = _clean_url(version.source)
     if tracking_uri:
         tags["mlflow.tracking_uri"] = _clean_url(tracking_uri)
-    if version.user_id and "mlflow.user" not in tags:
-        tags["mlflow.user"] = version.user_id
+    user = version_user(version, tags)
+    if user and "mlflow.user" not in tags:
+        tags["mlflow.user"] = user
+    too_long = sorted(k for k in tags if len(k) > MAX_TAG_KEY)
+    for key in too_long:
+        del tags[key]
+    if too_long:
+        warnings.append(f"{label}: left out {len(too_long)} tag(s) with names over 250 characters")
 
-    params: dict[str, Any] = {}
-    points: dict[str, list[tuple[int, float, float]]] = {}
-    data: tuple[DataSnapshot, ...] = ()
-    code = None
-    if run is not None:
-        params = {key: parse_cli_value(value) for key, value in run.params.items()}
-        points, dropped = metric_points(run.metrics)
-        if dropped:
-            warnings.append(
-                f"{version.model} {version.version}: left out {dropped} NaN or infinite "
-                "metric point(s), which modeltrail does not record"
-            )
-        data = data_snapshots(run.datasets)
-        code = code_state(run.tags)
+    params = {key: param_value(value) for key, value in (run.params if run else {}).items()}
+    # A LoggedModel's params and metrics describe the model itself: they win over its run's.
+    params.update(
+        {key: param_value(value) for key, value in (logged.params if logged else {}).items()}
+    )
+    histories = dict(run.metrics) if run else {}
+    for name, history in (logged.metrics if logged else {}).items():
+        if name not in histories:
+            histories[name] = history
+    points, dropped = metric_points(histories)
+    if dropped:
+        warnings.append(
+            f"{label}: left out {dropped} NaN or infinite metric point(s), which modeltrail "
+            "does not record"
+        )
+    data = data_snapshots(run.datasets) if run else ()
+    code = code_state(run.tags) if run else None
+    if version.environment_error:
+        warnings.append(f"{label}: the environment could not be read ({version.environment_error})")
     description = version.description or (run.tags.get("mlflow.note.content") if run else None)
     artifacts = ()
-    if version.source:
-        artifacts = (
-            Artifact(name="model", uri=_clean_url(version.source), digest=None, size=None),
-        )
+    location = (logged.artifact_location if logged else None) or version.source
+    if location:
+        artifacts = (Artifact(name="model", uri=_clean_url(location), digest=None, size=None),)
     draft = VersionDraft(
         model=model,
         params=params,
@@ -124,6 +223,8 @@ def build_draft(
         description=description or None,
         tags=tags,
         version=rule.semver(version.version),
+        actor=user,
+        created_at=version_time(version),
     )
     return MappedVersion(draft, tuple(warnings))
 
@@ -280,6 +381,10 @@ def plan_update(
         if wanted != last.strip():
             note = DESCRIPTION_NOTE + wanted
     return UpdatePlan(changed, note)
+
+
+def _from_ms(stamp: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(stamp / 1000.0, dt.UTC)
 
 
 def _clean_url(url: str) -> str:

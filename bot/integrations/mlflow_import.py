@@ -6,8 +6,12 @@ contents); `MlflowImporter` writes the result through the registry.
 
 Incremental and idempotent: a version imported before is found by its (`mlflow.model_name`,
 `mlflow.version`) tags; for it only what MLflow lets change is looked at (tags, aliases, the
-description), and nothing is written when nothing changed. New versions are registered with
-the audit action "import"; new production/staging aliases promote (see the mapping module).
+description), and nothing is written when nothing changed. MLflow does not timestamp tag and
+alias changes, so every pass also compares those with what is recorded here, whatever
+`since` or `only` say: an alias moved away from a version is seen on it too. New versions are
+registered with the audit action "import" (the version keeps MLflow's time and user, the
+audit event the importer's); new production/staging aliases promote (see the mapping
+module). A version that cannot be imported is skipped and reported; the others go on.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from modeltrail.bot.integrations.mlflow_draft import build_draft, plan_update
+from modeltrail.bot.integrations.mlflow_draft import build_draft, mutable_tags, plan_update
 from modeltrail.bot.integrations.mlflow_mapping import (
     TAG_MODEL,
     TAG_VERSION,
@@ -28,9 +32,18 @@ from modeltrail.bot.integrations.mlflow_mapping import (
     plan_stage_moves,
     plan_stages,
 )
-from modeltrail.bot.integrations.mlflow_source import MlflowImportError, MlflowSource
+from modeltrail.bot.integrations.mlflow_source import (
+    MlflowNotFound,
+    MlflowSource,
+    MlflowUnreachable,
+)
 from modeltrail.core.config import Settings
-from modeltrail.core.errors import DuplicateVersionError, UsageError
+from modeltrail.core.errors import (
+    DatabaseError,
+    DuplicateVersionError,
+    ModeltrailError,
+    UsageError,
+)
 from modeltrail.core.lifecycle.rules import LifecycleError
 from modeltrail.core.registry.writer import Registry
 
@@ -106,22 +119,31 @@ class MlflowImporter:
         if only is not None:
             missing = only - {v.version for v in versions}
             if missing:
-                raise MlflowImportError(f"{name!r} has no version {min(missing)} in MLflow")
+                raise MlflowNotFound(f"{name!r} has no version {min(missing)} in MLflow")
         here = self._imported(target, name)
+        changed = self._changed_here(target, versions, here)
         todo = [
-            v for v in versions if (only is None or v.version in only) and _touched_since(v, since)
+            v
+            for v in versions
+            if v.version in changed
+            or ((only is None or v.version in only) and _touched_since(v, since))
         ]
         previous: dict[int, set[str] | None] = {}
         for done, version in enumerate(todo, start=1):
-            if version.version in here:
-                previous[version.version] = self._update(
-                    target, here[version.version], version, report
-                )
-            else:
-                semver = self._import(target, version, report)
-                if semver is not None:
-                    here[version.version] = semver
-                    previous[version.version] = None
+            try:
+                if version.version in here:
+                    previous[version.version] = self._update(
+                        target, here[version.version], version, report
+                    )
+                else:
+                    semver = self._import(target, version, report)
+                    if semver is not None:
+                        here[version.version] = semver
+                        previous[version.version] = None
+            except (MlflowUnreachable, DatabaseError):
+                raise  # nothing more can be read or written: the whole import stops
+            except ModeltrailError as exc:  # this version only: the others go on
+                report.skipped.append(f"{version.model} {version.version}: {exc.message}")
             if progress is not None:
                 progress(f"{name} {version.version}", done, len(todo))
         self._apply_stages(target, name, versions, here, previous, report)
@@ -136,6 +158,23 @@ class MlflowImporter:
             for version, number in numbers.items()
             if owners.get(version) == name and number.isdigit()
         }
+
+    def _changed_here(
+        self, target: str, versions: list[MlflowVersion], here: dict[int, str]
+    ) -> set[int]:
+        """MLflow versions imported before whose tags or aliases (which MLflow changes without
+        a timestamp) differ from what is recorded here: one lookup per tag name."""
+        wanted = {v.version: mutable_tags(v) for v in versions if v.version in here}
+        recorded: dict[str, dict[str, str]] = {}
+        changed = set()
+        for number, tags in wanted.items():
+            for key, value in tags.items():
+                if key not in recorded:
+                    recorded[key] = self.registry.tag_values(target, key)
+                if recorded[key].get(here[number]) != value:
+                    changed.add(number)
+                    break
+        return changed
 
     def _import(self, target: str, version: MlflowVersion, report: ImportReport) -> str | None:
         full = self.source.with_run(version)

@@ -80,6 +80,24 @@ class MlflowRun:
     datasets: tuple[MlflowDataset, ...] = ()
     user: str | None = None
     artifact_uri: str | None = None
+    start_ms: int | None = None
+    end_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class MlflowLoggedModel:
+    """An MLflow 3 LoggedModel (`models:/m-…`): the model's own params, metrics and tags."""
+
+    model_id: str
+    name: str | None = None
+    params: Mapping[str, str] = field(default_factory=dict)
+    # name -> [(step, value, timestamp in ms)]; metrics logged against a dataset are named
+    # `{name}.{dataset}` when the same name was logged against several
+    metrics: Mapping[str, Sequence[tuple[int, float, int]]] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+    source_run_id: str | None = None
+    artifact_location: str | None = None
+    created_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +108,7 @@ class MlflowVersion:
     aliases: tuple[str, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
     source: str | None = None
+    model_id: str | None = None  # MLflow 3: the LoggedModel behind the version
     run_id: str | None = None
     created_ms: int | None = None
     updated_ms: int | None = None
@@ -98,6 +117,19 @@ class MlflowVersion:
     run: MlflowRun | None = None
     requirements: str | None = None  # the logged model's requirements.txt
     python_env: str | None = None  # the logged model's python_env.yaml
+    environment_error: str | None = None  # why the model's files could not be read
+    logged_model: MlflowLoggedModel | None = None
+    model_description: str | None = None  # the registered model's own description and tags
+    model_tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def logged_model_id(self) -> str | None:
+        """`m-…` of the MLflow 3 LoggedModel behind the version (or its source `models:/m-…`)."""
+        if self.model_id:
+            return self.model_id
+        if self.source and self.source.startswith("models:/m-"):
+            return self.source[len("models:/") :].split("/", 1)[0]
+        return None
 
 
 # -- rules ----------------------------------------------------------------------------------

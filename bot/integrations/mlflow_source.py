@@ -16,7 +16,12 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from modeltrail.bot.integrations.mlflow_mapping import MlflowDataset, MlflowRun, MlflowVersion
+from modeltrail.bot.integrations.mlflow_mapping import (
+    MlflowDataset,
+    MlflowLoggedModel,
+    MlflowRun,
+    MlflowVersion,
+)
 from modeltrail.core.errors import ModeltrailError, UsageError
 
 ENV_FILES = ("requirements.txt", "python_env.yaml")
@@ -38,6 +43,14 @@ _UNREACHABLE = (
 
 class MlflowImportError(ModeltrailError):
     """MLflow cannot be read (not installed, unreachable, unknown model)."""
+
+
+class MlflowNotFound(MlflowImportError):
+    """MLflow has no such registered model or version (asking again will not find it)."""
+
+
+class MlflowUnreachable(MlflowImportError):
+    """The MLflow server or store cannot be reached: nothing more can be read from it."""
 
 
 class MlflowSource:
@@ -74,13 +87,13 @@ class MlflowSource:
 
     def _error(self, what: str, exc: Exception) -> MlflowImportError:
         if getattr(exc, "error_code", None) == "RESOURCE_DOES_NOT_EXIST":
-            return MlflowImportError(
+            return MlflowNotFound(
                 f"{what}: not found in MLflow at {self._uri()}",
                 hint="check the name; `modeltrail import mlflow` without --model imports all",
             )
         text = str(exc)
         if any(sign in text for sign in _UNREACHABLE):
-            return MlflowImportError(
+            return MlflowUnreachable(
                 f"cannot reach MLflow at {self._uri()}: the connection failed",
                 hint="check --tracking-uri / MLFLOW_TRACKING_URI and that the server is running",
             )
@@ -113,7 +126,7 @@ class MlflowSource:
             self.client.search_model_versions,
             filter_string=f"name='{_quote(name)}'",
         )
-        versions = [_version(mv, by_version.get(str(mv.version), [])) for mv in found]
+        versions = [_version(mv, by_version.get(str(mv.version), []), registered) for mv in found]
         return sorted(versions, key=lambda v: v.version)
 
     def version(self, name: str, number: int) -> MlflowVersion:
@@ -128,18 +141,53 @@ class MlflowSource:
         mv = self._call(
             f"{name!r} version {number}", self.client.get_model_version, name, str(number)
         )
-        return _version(mv, aliases)
+        return _version(mv, aliases, registered)
 
     def with_run(self, version: MlflowVersion) -> MlflowVersion:
-        """The version with its run (params, metric histories, tags, datasets) and the logged
-        model's requirements.txt / python_env.yaml when present."""
-        run = self._run(version.run_id) if version.run_id else None
-        files = self._model_files(version)
+        """The version with its run (params, metric histories, tags, datasets), its MLflow 3
+        LoggedModel (and that model's source run when the version names none), and the
+        logged model's requirements.txt / python_env.yaml when present."""
+        logged = self._logged_model(version.logged_model_id) if version.logged_model_id else None
+        run_id = version.run_id or (logged.source_run_id if logged else None)
+        run = self._run(run_id) if run_id else None
+        files, error = self._model_files(version)
         return dataclasses.replace(
             version,
             run=run,
+            logged_model=logged,
             requirements=files.get("requirements.txt"),
             python_env=files.get("python_env.yaml"),
+            environment_error=error,
+        )
+
+    def _logged_model(self, model_id: str) -> MlflowLoggedModel | None:
+        try:
+            model = self.client.get_logged_model(model_id)
+        except Exception as exc:  # MlflowException, requests' and SQLAlchemy's errors
+            if getattr(exc, "error_code", None) == "RESOURCE_DOES_NOT_EXIST":
+                return None  # deleted; the version still imports
+            raise self._error(f"logged model {model_id}", exc) from None
+        points = [
+            (m.key, getattr(m, "dataset_name", None) or None, m)
+            for m in (getattr(model, "metrics", None) or [])
+        ]
+        datasets: dict[str, set[str | None]] = {}
+        for key, dataset, _ in points:
+            datasets.setdefault(key, set()).add(dataset)
+        metrics: dict[str, list[tuple[int, float, int]]] = {}
+        for key, dataset, m in points:
+            # The same metric against several datasets (eval on train and test) keeps both.
+            name = f"{key}.{dataset}" if dataset and len(datasets[key]) > 1 else key
+            metrics.setdefault(name, []).append((int(m.step), float(m.value), int(m.timestamp)))
+        return MlflowLoggedModel(
+            model_id=model.model_id,
+            name=model.name or None,
+            params=dict(model.params or {}),
+            metrics=metrics,
+            tags=dict(model.tags or {}),
+            source_run_id=model.source_run_id or None,
+            artifact_location=model.artifact_location or None,
+            created_ms=model.creation_timestamp,
         )
 
     def _run(self, run_id: str) -> MlflowRun | None:
@@ -178,12 +226,16 @@ class MlflowSource:
             datasets=tuple(datasets),
             user=run.info.user_id or None,
             artifact_uri=run.info.artifact_uri,
+            start_ms=run.info.start_time,
+            end_ms=run.info.end_time,
         )
 
-    def _model_files(self, version: MlflowVersion) -> dict[str, str]:
-        """requirements.txt and python_env.yaml of the logged model, those that exist."""
-        from mlflow.artifacts import download_artifacts
+    def _model_files(self, version: MlflowVersion) -> tuple[dict[str, str], str | None]:
+        """requirements.txt and python_env.yaml of the logged model, those that exist, read
+        through MLflow's artifact repository; and why they could not be read, if so (an
+        `mlflow-artifacts:/` location read from the SQL store needs the server)."""
         from mlflow.exceptions import MlflowException
+        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
         try:
             location = self.client.get_model_version_download_uri(
@@ -192,21 +244,21 @@ class MlflowSource:
         except MlflowException:
             location = version.source
         if not location:
-            return {}
-
+            return {}, None
         found: dict[str, str] = {}
-        with tempfile.TemporaryDirectory(prefix="modeltrail-mlflow-") as tmp:
-            for name in ENV_FILES:
-                try:
-                    path = download_artifacts(
-                        artifact_uri=f"{location.rstrip('/')}/{name}",
-                        dst_path=tmp,
-                        tracking_uri=self.tracking_uri,
-                    )
-                    found[name] = Path(path).read_text(encoding="utf-8", errors="replace")
-                except (MlflowException, OSError):  # not logged with the model
-                    continue
-        return found
+        try:
+            repo = get_artifact_repository(location, tracking_uri=self.tracking_uri)
+            present = {Path(f.path).name for f in repo.list_artifacts() if not f.is_dir}
+            with tempfile.TemporaryDirectory(prefix="modeltrail-mlflow-") as tmp:
+                for name in ENV_FILES:
+                    if name in present:
+                        path = repo.download_artifacts(name, dst_path=tmp)
+                        found[name] = Path(path).read_text(encoding="utf-8", errors="replace")
+        except Exception as exc:  # MlflowException, requests', boto's, OSError
+            from modeltrail.core.capture.git import strip_credentials
+
+            return found, f"{strip_credentials(location)}: {_first_line(exc)}"
+        return found, None
 
     def _paged(self, what: str, method: Callable[..., Any], **kwargs: Any) -> Iterator[Any]:
         token = None
@@ -218,7 +270,7 @@ class MlflowSource:
                 return
 
 
-def _version(mv: Any, aliases: Iterable[str]) -> MlflowVersion:
+def _version(mv: Any, aliases: Iterable[str], registered: Any = None) -> MlflowVersion:
     own = list(getattr(mv, "aliases", None) or [])
     return MlflowVersion(
         model=mv.name,
@@ -227,11 +279,14 @@ def _version(mv: Any, aliases: Iterable[str]) -> MlflowVersion:
         aliases=tuple(sorted(set(own) | set(aliases))),
         tags=dict(mv.tags or {}),
         source=mv.source or None,
+        model_id=getattr(mv, "model_id", None) or None,
         run_id=mv.run_id or None,
         created_ms=mv.creation_timestamp,
         updated_ms=mv.last_updated_timestamp,
         current_stage=mv.current_stage or None,
         user_id=mv.user_id or None,
+        model_description=(getattr(registered, "description", None) or None),
+        model_tags=dict(getattr(registered, "tags", None) or {}),
     )
 
 

@@ -12,8 +12,11 @@ MLflow pointed at `https://<serve host>/webhooks/mlflow` for the events
   ID; a delivery whose processing failed is forgotten, so its retry is processed).
 
 Failures answer 401 (signature, timestamp), 400 (body), 502 (MLflow unreachable: MLflow
-retries). The version itself is read from MLflow at `MLFLOW_TRACKING_URI`: a new version is
-imported, an alias mapped to a stage promotes here (the Slack report follows from the outbox).
+retries). A version event naming a model or version MLflow does not have — MLflow's own
+"test webhook" delivery names `example_model` — is acknowledged (200, "not_found"): a retry
+would not find it either. The version itself is read from MLflow at `MLFLOW_TRACKING_URI`:
+a new version is imported, an alias mapped to a stage promotes here (the Slack report follows
+from the outbox).
 
 Poller: with `MODELTRAIL_MLFLOW_POLL_SECONDS`, `serve` runs an incremental import every N
 seconds — for MLflow used straight from its database, which fires no webhooks.
@@ -33,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modeltrail.bot.integrations.mlflow_import import ImportReport, MlflowImporter
-from modeltrail.bot.integrations.mlflow_source import MlflowImportError
+from modeltrail.bot.integrations.mlflow_source import MlflowImportError, MlflowNotFound
 from modeltrail.core.config import Settings
 from modeltrail.core.errors import ConfigError, ModeltrailError
 from modeltrail.core.registry.writer import Registry
@@ -204,7 +207,11 @@ class MlflowWebhookApp:
             version = int(str(number))
         except ValueError:
             raise WebhookRejected("400 Bad Request", f"bad version {number!r}") from None
-        report = self.sync.sync_version(model, version)
+        try:
+            report = self.sync.sync_version(model, version)
+        except MlflowNotFound as exc:
+            log.info("MLflow %s %s %s: %s", event, model, version, exc.message)
+            return "200 OK", {"status": "not_found", "event": event, "model": model}
         log.info("MLflow %s %s %s: %s", event, model, version, report.summary())
         return "200 OK", {
             "status": "ok",

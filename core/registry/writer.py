@@ -78,11 +78,15 @@ class Registry(RegistrationMixin, GovernanceMixin, TokensMixin):
     ) -> VersionRecord:
         """Record a new version. Validates everything first; writes all of it or nothing.
 
-        `actor` defaults to `draft.actor`; one of them must say who. `action` names the audit
+        `actor` (who records it: the audit event's actor) defaults to `draft.actor`; one of
+        them must say who. `draft.actor` and `draft.created_at`, when set, are the version's
+        own author and time (an import keeps the other registry's). `action` names the audit
         event: "register", or "import" for versions brought in from another registry."""
         actor = actor or draft.actor
         if not actor or not actor.strip():
             raise UsageError("a registration needs an actor (who registers the version)")
+        if draft.created_at is not None and draft.created_at.tzinfo is None:
+            raise UsageError("a version's created_at must carry a timezone")
         model = check_model_name(draft.model)
         flat_params = flatten_params(draft.params)
         points = check_metric_points(draft.metric_points)

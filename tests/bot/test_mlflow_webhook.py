@@ -178,6 +178,58 @@ def test_webhook_imports_then_promotes_and_slack_reports(
     assert ignored.json()["status"] == "ignored"
 
 
+def test_an_alias_moved_back_by_webhooks_ends_where_mlflow_has_it(
+    store: dict[str, Any], hook: Callable[..., httpx.Response], registry: Registry, tmp_path: Path
+) -> None:
+    """champion 1 → 2 → 1, each move delivered as MLflow delivers it: 1 is in production."""
+    client, name = store["client"], f"moved-{time.time_ns()}"
+    for lr in (0.1, 0.05):
+        run_id = log_training_run(
+            client,
+            store["experiment_id"],
+            tmp_path,
+            lr=lr,
+            losses=[0.5],
+            auc=0.8,
+            dataset_digest="abcd",
+        )
+        register_version(client, name, run_id)
+
+    def champion(version: int) -> dict[str, Any]:
+        client.set_registered_model_alias(name, "champion", str(version))
+        body = envelope(
+            "model_version_alias", "created", name=name, alias="champion", version=str(version)
+        )
+        response = hook(body)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    champion(1)
+    assert registry.stage_version(name, "production") == "1.1.0"
+    champion(2)
+    assert registry.stage_version(name, "production") == "1.2.0"
+    answer = champion(1)
+    assert answer["stage_moves"] == [{"version": "1.1.0", "stage": "production"}]
+    assert registry.stage_version(name, "production") == "1.1.0"
+    assert registry.load(name, "1.2.0").tags["mlflow.aliases"] == ""
+
+
+def test_mlflows_test_delivery_is_acknowledged(
+    hook: Callable[..., httpx.Response], registry: Registry
+) -> None:
+    """MLflow's "test webhook" sends its example payloads (`example_model`, version 1)."""
+    from mlflow.webhooks.types import ModelVersionAliasCreatedPayload, ModelVersionCreatedPayload
+
+    for entity, payload in (
+        ("model_version", ModelVersionCreatedPayload.example()),
+        ("model_version_alias", ModelVersionAliasCreatedPayload.example()),
+    ):
+        response = hook(envelope(entity, "created", **payload))
+        assert response.status_code == 200, response.text
+        assert response.json()["status"] == "not_found"
+    assert registry.list_models() == []
+
+
 def test_webhook_rejects_unsigned_wrong_and_stale_deliveries(
     hook: Callable[..., httpx.Response], registry: Registry
 ) -> None:
@@ -286,12 +338,15 @@ def test_a_real_mlflow_server_fires_webhooks_at_serve(
         try:
             client = client_for(url)
             name = f"hooked-{time.time_ns()}"
-            client.create_webhook(
+            webhook = client.create_webhook(
                 name=name,
                 url=f"http://127.0.0.1:{service.port}/webhooks/mlflow",
                 events=["model_version.created", "model_version_alias.created"],
                 secret=SECRET,
             )
+            # MLflow's "test webhook" button: its example payload gets a 2xx
+            tested = client.test_webhook(webhook.webhook_id)
+            assert tested.success and tested.response_status == 200, tested.response_body
             experiment = client.create_experiment(name)
             run_id = log_training_run(
                 client,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import math
 
 import pytest
 
 from modeltrail.bot.integrations.mlflow_draft import (
     build_draft,
+    param_value,
     parse_python_env,
     parse_requirements,
     plan_update,
@@ -15,6 +18,7 @@ from modeltrail.bot.integrations.mlflow_draft import (
 from modeltrail.bot.integrations.mlflow_mapping import (
     AliasRule,
     MlflowDataset,
+    MlflowLoggedModel,
     MlflowRun,
     MlflowVersion,
     VersionRule,
@@ -219,3 +223,70 @@ def test_plan_update_sees_tag_alias_and_description_changes() -> None:
         notes=["MLflow description: new words"],
     )
     assert same.is_empty
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("0.01", 0.01),
+        ("3", 3),
+        ("true", True),
+        ("null", None),
+        ("[64, 32]", [64, 32]),
+        ("NaN", "NaN"),
+        ("nan", "nan"),
+        ("Infinity", "Infinity"),
+        ("-Infinity", "-Infinity"),
+        ("1e999", "1e999"),
+        ("[1, NaN]", "[1, NaN]"),
+        ('{"depth": 3}', '{"depth": 3}'),
+        ('[{"a": 1}]', '[{"a": 1}]'),
+        ('"quoted"', '"quoted"'),
+        ("True", "True"),
+        ("adam", "adam"),
+        ("[" * 5000, "[" * 5000),
+    ],
+)
+def test_param_values_are_json_scalars_or_lists_else_the_text(text: str, value: object) -> None:
+    assert param_value(text) == value
+
+
+def test_time_actor_logged_model_and_registered_model_facts() -> None:
+    logged = MlflowLoggedModel(
+        model_id="m-1",
+        name="clf",
+        params={"lr": "0.5", "calibrated": "false"},  # the model's lr wins over the run's
+        metrics={"val_auc": [(0, 0.9, 5000)], "loss": [(0, 9.0, 5000)]},
+        tags={"framework": "sklearn", "mlflow.user": "ci-bot", "mlflow.modelVersions": "[]"},
+        artifact_location="s3://bucket/models/m-1/artifacts",
+    )
+    mv = MlflowVersion(
+        model="fraud",
+        version=2,
+        source="models:/m-1",
+        created_ms=1_796_000_000_123,
+        run=dataclasses.replace(RUN, start_ms=1_795_999_000_000),
+        logged_model=logged,
+        model_description="Fraud scores",
+        model_tags={"owner": "risk"},
+        environment_error="mlflow-artifacts:/1/m-1/artifacts: no server",
+    )
+    mapped = build_draft(mv, model="fraud", rule=VersionRule())
+    draft = mapped.draft
+    assert draft.created_at == dt.datetime(2026, 11, 30, 0, 53, 20, 123000, tzinfo=dt.UTC)
+    assert draft.actor == "alice"  # the run's mlflow.user, not the model's tag
+    assert draft.params["lr"] == 0.5 and draft.params["calibrated"] is False
+    assert draft.params["layers"] == [64, 32]  # the run's
+    assert draft.metric_points["val_auc"][-1][1] == 0.9
+    assert draft.metric_points["loss"][-1][1] == 0.2  # the run's whole history is kept
+    assert draft.tags["framework"] == "sklearn" and draft.tags["mlflow.user"] == "alice"
+    assert "mlflow.modelVersions" not in draft.tags
+    assert draft.tags["mlflow.registered_model.description"] == "Fraud scores"
+    assert draft.tags["mlflow.registered_model.tag.owner"] == "risk"
+    assert draft.tags["mlflow.run.start_time"] == "2026-11-30T00:36:40.000+00:00"
+    assert "mlflow.run.end_time" not in draft.tags
+    assert draft.artifacts[0].uri == "s3://bucket/models/m-1/artifacts"
+    assert mv.logged_model_id == "m-1"
+    assert any(w.startswith("fraud 2: the environment could not be read") for w in mapped.warnings)
+    bare = build_draft(MlflowVersion(model="m", version=1), model="m", rule=VersionRule()).draft
+    assert bare.created_at is None and bare.actor is None
