@@ -245,6 +245,12 @@ class MlflowSource:
             location = version.source
         if not location:
             return {}, None
+        parsed = urllib.parse.urlsplit(location)
+        if parsed.scheme == "mlflow-artifacts" and not parsed.netloc and not _is_http(self):
+            return {}, (
+                f"{location} is served by the MLflow server; import with --tracking-uri "
+                "http://<mlflow server> to read it"
+            )
         found: dict[str, str] = {}
         try:
             repo = get_artifact_repository(location, tracking_uri=self.tracking_uri)
@@ -288,6 +294,10 @@ def _version(mv: Any, aliases: Iterable[str], registered: Any = None) -> MlflowV
         model_description=(getattr(registered, "description", None) or None),
         model_tags=dict(getattr(registered, "tags", None) or {}),
     )
+
+
+def _is_http(source: MlflowSource) -> bool:
+    return urllib.parse.urlsplit(source.tracking_uri).scheme in ("http", "https")
 
 
 def _quote(name: str) -> str:

@@ -298,3 +298,12 @@ def test_import_from_a_running_mlflow_server(store: dict[str, Any], tmp_path: Pa
         assert served.environment is not None
         assert dict(served.environment.packages) == {"torch": "2.5.1"}
         assert served.artifacts[0].uri.startswith("mlflow-artifacts:")
+
+    # The same store read directly: its `mlflow-artifacts:/` files need the server, so the
+    # version imports without an environment and a warning names it.
+    with Registry.open(f"sqlite:///{tmp_path / 'direct.db'}") as direct:
+        report = importer(direct, store["uri"]).import_all([name])
+        assert [v for _, _, v in report.imported] == ["1.1.0"]
+        (warning,) = [w for w in report.warnings if "environment" in w]
+        assert warning.startswith(f"{name} 1: the environment could not be read (mlflow-artifacts:")
+        assert direct.load(name, "1.1.0").environment is None
