@@ -118,6 +118,15 @@ def register_version(client: Any, name: str, run_id: str, description: str | Non
     return int(mv.version)
 
 
+def two_versions(client: Any, experiment_id: str, workdir: Path, name: str) -> None:
+    """Versions 1 and 2 of a new registered model `name`, each from its own run."""
+    for lr in (0.1, 0.05):
+        run_id = log_training_run(
+            client, experiment_id, workdir, lr=lr, losses=[0.5], auc=0.8, dataset_digest="abcd"
+        )
+        register_version(client, name, run_id)
+
+
 def fill_store(client: Any, workdir: Path) -> dict[str, Any]:
     """Two registered models: fraud-detector with three versions (champion on 2, challenger
     on 3), and churn with one version without environment files."""

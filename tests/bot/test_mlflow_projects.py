@@ -15,10 +15,9 @@ import pytest
 from mlflow_store import (
     PROJECT_MODEL,
     fill_project_store,
-    log_training_run,
     quiet_mlflow,
-    register_version,
     require_mlflow,
+    two_versions,
 )
 
 from modeltrail.bot.cli.main import main
@@ -187,17 +186,7 @@ def test_an_alias_moved_back_ends_where_it_is_and_since_sees_untimestamped_chang
     project: dict[str, Any], registry: Registry, tmp_path: Path
 ) -> None:
     client, name = project["client"], f"scoring-{time.time_ns()}"
-    for lr in (0.1, 0.05):
-        run_id = log_training_run(
-            client,
-            project["experiment_id"],
-            tmp_path,
-            lr=lr,
-            losses=[0.5],
-            auc=0.8,
-            dataset_digest="abcd",
-        )
-        register_version(client, name, run_id)
+    two_versions(client, project["experiment_id"], tmp_path, name)
     client.set_registered_model_alias(name, "champion", "1")
     importer(registry, project["uri"]).import_all([name])
     assert registry.stage_version(name, "production") == "1.1.0"

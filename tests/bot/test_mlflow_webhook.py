@@ -29,6 +29,7 @@ from mlflow_store import (
     register_version,
     require_mlflow,
     running_mlflow_server,
+    two_versions,
 )
 from slack_fake import FakeSlack
 
@@ -183,17 +184,7 @@ def test_an_alias_moved_back_by_webhooks_ends_where_mlflow_has_it(
 ) -> None:
     """champion 1 → 2 → 1, each move delivered as MLflow delivers it: 1 is in production."""
     client, name = store["client"], f"moved-{time.time_ns()}"
-    for lr in (0.1, 0.05):
-        run_id = log_training_run(
-            client,
-            store["experiment_id"],
-            tmp_path,
-            lr=lr,
-            losses=[0.5],
-            auc=0.8,
-            dataset_digest="abcd",
-        )
-        register_version(client, name, run_id)
+    two_versions(client, store["experiment_id"], tmp_path, name)
 
     def champion(version: int) -> dict[str, Any]:
         client.set_registered_model_alias(name, "champion", str(version))
