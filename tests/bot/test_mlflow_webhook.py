@@ -154,8 +154,10 @@ def test_webhook_imports_then_promotes_and_slack_reports(
     assert response.status_code == 200, response.text
     assert response.json()["imported"] == ["1.1.0"]
     record = registry.load("fraud-detector", "1.1.0")
-    assert record.actor == "mlflow-webhook"
-    assert [e.action for e in registry.audit_log("fraud-detector")] == ["import"]
+    assert record.actor == "alice"  # who made it in MLflow; the import is the webhook's
+    assert [(e.action, e.actor) for e in registry.audit_log("fraud-detector")] == [
+        ("import", "mlflow-webhook")
+    ]
 
     # MLflow retries with the same delivery ID: acknowledged, not processed again
     again = hook(created, delivery_id="delivery-1")
