@@ -8,6 +8,7 @@ import sys
 
 # Importing a command module registers its commands on `app`.
 from modeltrail.bot.cli import (  # noqa: F401
+    approvals,
     ask,
     audit,
     demo,

@@ -45,6 +45,12 @@ def _findings_text(decision: GateDecision | None) -> list[str]:
 )
 @click.option("--reason", help="Why (recorded in the audit trail and the channel post).")
 @click.option("--force", is_flag=True, help="Override a blocking gate (needs --reason).")
+@click.option(
+    "--request",
+    "as_request",
+    is_flag=True,
+    help="Ask for approval instead (models whose policy needs it: modeltrail policy).",
+)
 @click.option("--actor", help="Who promotes (default: MODELTRAIL_ACTOR, git user, OS user).")
 @click.option("--json", "as_json", is_flag=True)
 def promote(
@@ -53,6 +59,7 @@ def promote(
     to_stage: str,
     reason: str | None,
     force: bool,
+    as_request: bool,
     actor: str | None,
     as_json: bool,
 ) -> None:
@@ -62,11 +69,35 @@ def promote(
     finding (a metric regression beyond tolerance, missing lineage, …) blocks it with exit
     code 1 unless --force --reason TEXT, which is recorded.
     """
+    from modeltrail.core.errors import UsageError
     from modeltrail.core.registry.governance import PromotionBlocked
 
+    if as_request and (force or to_stage != "production"):
+        raise UsageError("--request is for production and cannot be forced")
     registry = open_registry()
     try:
         version = registry.resolve_version(model, version)
+        if as_request:
+            request = registry.request_promotion(
+                model, version, requester=actor_for(actor), reason=reason
+            )
+            if as_json:
+                print_json(
+                    {
+                        "request": request.id,
+                        "model": model,
+                        "version": version,
+                        "needed": request.needed,
+                        "expires_at": request.expires_at.isoformat(),
+                    }
+                )
+            else:
+                say(
+                    f"request #{request.id}: {model} {version} to production, waiting for "
+                    f"{request.needed} approval(s) until {request.expires_at:%Y-%m-%d %H:%M} UTC"
+                    f"\n  approve: modeltrail approve {request.id} (or the button in Slack)"
+                )
+            return
         try:
             result = registry.promote(
                 model, version, to=to_stage, actor=actor_for(actor), reason=reason, force=force

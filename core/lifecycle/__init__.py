@@ -9,6 +9,7 @@ __getattr__, __all__ = lazy_exports(
     {
         "rules": "plan_stage plan_rollback plan_retire plan_retention judge_promotion"
         " GateRules GateDecision ModelState Plan LifecycleError",
+        "approvals": "Policy PromotionRequest Owners",
         "audit": "verify_chain VerifyResult",
         "outbox": "Outbox enqueue",
         "reproduce": "build_recipe Recipe",

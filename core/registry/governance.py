@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from modeltrail.core.errors import ModeltrailError, UsageError, VersionNotFoundError
+from modeltrail.core.lifecycle.approvals import POLICY_SETTING, ApprovalRequired, Policy
 from modeltrail.core.lifecycle.outbox import enqueue
 from modeltrail.core.lifecycle.rules import (
     GateDecision,
@@ -98,6 +99,10 @@ class GovernanceMixin(ReadingMixin):
 
     # -- gate rules and settings ---------------------------------------------------------
 
+    def approval_policy(self, model: str) -> Policy:
+        """How many approvals promotion to production needs (see registry/approvals.py)."""
+        return Policy.from_dict(self.model_setting(model, POLICY_SETTING))
+
     def gate_rules(self, model: str) -> GateRules:
         return GateRules.from_dict(self.model_setting(model, GATE_SETTING))
 
@@ -158,6 +163,10 @@ class GovernanceMixin(ReadingMixin):
         version = str(SemVer.parse(version))
         if force and not (reason and reason.strip()):
             raise UsageError("--force needs --reason: say why the gate is overridden")
+        if to == "production":
+            policy = self.approval_policy(model)
+            if policy.approvals:
+                raise ApprovalRequired(model, version, policy)
         state = self.model_state(model)
         plan = plan_stage(state, version, to, reason)
         decision = None
@@ -263,69 +272,88 @@ class GovernanceMixin(ReadingMixin):
         """Apply `plan` in one transaction, refusing if the stages moved since planning."""
         if plan.is_empty:
             return
+        with self._write() as conn:
+            self._apply_in(
+                conn, plan, actor=actor, expected=expected, decision=decision, forced=forced
+            )
+
+    def _apply_in(
+        self,
+        conn: Connection,
+        plan: Plan,
+        *,
+        actor: str,
+        expected: ModelState,
+        decision: GateDecision | None = None,
+        forced: bool = False,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        """`_apply` inside a transaction the caller holds (an approval commits its own rows
+        with the promotion); `extra` joins the main move's audit record and report."""
         now = self._clock()
         v, sc = schema.versions, schema.stage_changes
-        with self._write() as conn:
-            model_id = self._model_id(conn, plan.model, lock=True)
-            fresh = self._state(conn, plan.model, model_id)
-            current = {s.version: s.stage for s in fresh.versions}
-            # Any stage move (or golden change) since planning can invalidate the plan, not
-            # only moves of the versions it touches: a production promoted meanwhile would
-            # otherwise leave two. Versions registered meanwhile (stage none) do not matter.
-            moved = [s.version for s in expected.versions if current.get(s.version) != s.stage]
-            if moved or fresh.golden != expected.golden:
-                what = f"{moved[0]} changed stage" if moved else "the golden version changed"
-                raise LifecycleError(
-                    f"{plan.model}: {what} while this was being decided; run the command again",
-                )
-            last_seq = 0
-            for move in plan.moves:
-                version_id = self._version_id(conn, model_id, SemVer.parse(move.version))
-                conn.execute(update(v).where(v.c.id == version_id).values(stage=move.to_stage))
-                conn.execute(
-                    insert(sc),
-                    {
-                        "model_id": model_id,
-                        "version_id": version_id,
-                        "from_stage": move.from_stage,
-                        "to_stage": move.to_stage,
-                        "created_at": now,
-                        "actor": actor,
-                        "reason": move.reason,
-                        "action": plan.action,
-                    },
-                )
-                after: dict[str, Any] = {"stage": move.to_stage}
-                if forced and move is plan.moves[-1] and decision is not None:
-                    after["forced"] = True
-                    after["overridden"] = [
-                        {"kind": f.kind, "severity": f.severity, "message": f.message}
-                        for f in decision.blocking
-                    ]
-                last_seq = self._append_audit(
-                    conn,
-                    now=now,
-                    actor=actor,
-                    action=plan.action,
-                    model=plan.model,
-                    version=move.version,
-                    before={"stage": move.from_stage},
-                    after=after,
-                    reason=move.reason,
-                )
+        model_id = self._model_id(conn, plan.model, lock=True)
+        fresh = self._state(conn, plan.model, model_id)
+        current = {s.version: s.stage for s in fresh.versions}
+        # Any stage move (or golden change) since planning can invalidate the plan, not
+        # only moves of the versions it touches: a production promoted meanwhile would
+        # otherwise leave two. Versions registered meanwhile (stage none) do not matter.
+        moved = [s.version for s in expected.versions if current.get(s.version) != s.stage]
+        if moved or fresh.golden != expected.golden:
+            what = f"{moved[0]} changed stage" if moved else "the golden version changed"
+            raise LifecycleError(
+                f"{plan.model}: {what} while this was being decided; run the command again",
+            )
+        last_seq = 0
+        for move in plan.moves:
+            version_id = self._version_id(conn, model_id, SemVer.parse(move.version))
+            conn.execute(update(v).where(v.c.id == version_id).values(stage=move.to_stage))
             conn.execute(
-                update(schema.models).where(schema.models.c.id == model_id).values(updated_at=now)
+                insert(sc),
+                {
+                    "model_id": model_id,
+                    "version_id": version_id,
+                    "from_stage": move.from_stage,
+                    "to_stage": move.to_stage,
+                    "created_at": now,
+                    "actor": actor,
+                    "reason": move.reason,
+                    "action": plan.action,
+                },
             )
-            main = plan.moves[-1]
-            enqueue(
+            after: dict[str, Any] = {"stage": move.to_stage}
+            if extra and move is plan.moves[-1]:
+                after.update(extra)
+            if forced and move is plan.moves[-1] and decision is not None:
+                after["forced"] = True
+                after["overridden"] = [
+                    {"kind": f.kind, "severity": f.severity, "message": f.message}
+                    for f in decision.blocking
+                ]
+            last_seq = self._append_audit(
                 conn,
-                topic=TOPICS[plan.action],
-                model=plan.model,
-                version=main.version,
-                payload=_payload(plan, actor, expected, decision, forced),
-                key=f"audit:{last_seq}",
                 now=now,
+                actor=actor,
+                action=plan.action,
+                model=plan.model,
+                version=move.version,
+                before={"stage": move.from_stage},
+                after=after,
+                reason=move.reason,
             )
+        conn.execute(
+            update(schema.models).where(schema.models.c.id == model_id).values(updated_at=now)
+        )
+        main = plan.moves[-1]
+        enqueue(
+            conn,
+            topic=TOPICS[plan.action],
+            model=plan.model,
+            version=main.version,
+            payload={**_payload(plan, actor, expected, decision, forced), **(extra or {})},
+            key=f"audit:{last_seq}",
+            now=now,
+        )
 
     # -- tags and notes (the mutable part of a version) -----------------------------------
 

@@ -3,9 +3,10 @@
 Every mutation runs in one write transaction together with its audit event, so a failure
 leaves nothing behind. Rows never leave the registry: callers get the frozen values of
 `records.py`. `Registry` is assembled from mixins kept apart so each module stays readable:
-the rows of a registration (`registration`), the reads (`reading`) and the stage and
-governance writes (`governance`); this module opens the database, owns the transactions and
-the audit chain, and validates a registration (with `rows`) before writing any of it.
+the rows of a registration (`registration`), the reads (`reading`), the stage and
+governance writes (`governance`) and, on top of them, owners and promotion requests
+(`approvals`); this module opens the database, owns the transactions and the audit chain,
+and validates a registration (with `rows`) before writing any of it.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from modeltrail.core.errors import (
 from modeltrail.core.metrics import check_metric_name
 from modeltrail.core.params import flatten_params
 from modeltrail.core.records import MetricSpec, VersionDraft, VersionRecord
+from modeltrail.core.registry.approvals import ApprovalsMixin
 from modeltrail.core.registry.base import first_line, utcnow
-from modeltrail.core.registry.governance import GovernanceMixin
 from modeltrail.core.registry.registration import RegistrationMixin
 from modeltrail.core.registry.rows import check_metric_points, check_model_name, check_unique
 from modeltrail.core.registry.tokens import TokensMixin
@@ -38,7 +39,7 @@ from modeltrail.core.store.engine import ensure_schema, make_engine
 from modeltrail.core.versioning import SemVer
 
 
-class Registry(RegistrationMixin, GovernanceMixin, TokensMixin):
+class Registry(RegistrationMixin, ApprovalsMixin, TokensMixin):
     """A model registry on one database (SQLite file or PostgreSQL)."""
 
     @classmethod

@@ -388,3 +388,36 @@ api_tokens = Table(
     Column("revoked_at", UTCDateTime),
     Column("revoked_by", String(300)),
 )
+
+
+# Added in 0008: per-model owners (Slack users and user groups) who may change the model's
+# stages besides the global admins; and promotion requests, when a model's policy says that
+# production needs approval. A request is open until approved, rejected, or past expires_at
+# (expiry is read, never written: no job has to run for a request to expire).
+model_owners = Table(
+    "model_owners",
+    metadata,
+    Column("model_id", ForeignKey("models.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(10), primary_key=True),  # user | group
+    Column("slack_id", String(50), primary_key=True),
+)
+
+promotion_requests = Table(
+    "promotion_requests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("model_id", ForeignKey("models.id", ondelete="CASCADE"), nullable=False),
+    Column("version", String(50), nullable=False),
+    Column("requester", String(300), nullable=False),
+    Column("reason", Text),
+    Column("baseline", String(50)),  # the production version when it was asked
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("needed", Integer, nullable=False),
+    Column("status", String(20), nullable=False),  # open | approved | rejected
+    Column("approvals", Text, nullable=False),  # JSON list of {actor, reason, at}
+    Column("decided_by", String(300)),
+    Column("decided_at", UTCDateTime),
+    Column("decision_reason", Text),
+    Index("ix_promotion_requests_model", "model_id", "status"),
+)
