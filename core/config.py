@@ -4,12 +4,16 @@ A frozen dataclass filled by a small loader rather than pydantic-settings: impor
 costs ~0.2 s here, and `modeltrail show` must finish in 0.4 s as a fresh process. `.env`
 parsing is python-dotenv's. Values in the real environment win over `.env`; explicit
 arguments (CLI flags) win over both (`Settings.with_overrides`).
+
+Any setting NAME may instead be given as NAME_FILE, the path of a file holding the value
+(Docker and Kubernetes secrets: `SLACK_BOT_TOKEN_FILE=/run/secrets/slack_bot_token`), so a
+secret need not sit in the environment, where `docker inspect` and child processes see it.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -33,6 +37,9 @@ class Settings:
     slack_api_url: str = "https://slack.com/api/"
     http_host: str = "127.0.0.1"
     http_port: int = 3000
+    # How `serve` logs to stderr: the level, and text or one JSON object a line.
+    log_level: str = "info"  # debug | info | warning | error
+    log_format: str = "text"  # text | json
     # LLM (optional): any OpenAI-compatible server.
     openai_api_key: str | None = field(default=None, repr=False)
     openai_base_url: str | None = None
@@ -77,7 +84,7 @@ class Settings:
 
             values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
         values.update(os.environ if environ is None else environ)
-        get = values.get
+        get = _reader(values)
         return cls(
             database_url=_blank_to_none(get("MODELTRAIL_DATABASE_URL")),
             actor=_blank_to_none(get("MODELTRAIL_ACTOR")),
@@ -92,6 +99,15 @@ class Settings:
             or "https://slack.com/api/",
             http_host=_blank_to_none(get("MODELTRAIL_HTTP_HOST")) or "127.0.0.1",
             http_port=_port(get("MODELTRAIL_HTTP_PORT"), "MODELTRAIL_HTTP_PORT", 3000),
+            log_level=_choice(
+                get("MODELTRAIL_LOG_LEVEL"),
+                "MODELTRAIL_LOG_LEVEL",
+                ("debug", "info", "warning", "error"),
+                "info",
+            ),
+            log_format=_choice(
+                get("MODELTRAIL_LOG_FORMAT"), "MODELTRAIL_LOG_FORMAT", ("text", "json"), "text"
+            ),
             openai_api_key=_blank_to_none(get("OPENAI_API_KEY")),
             openai_base_url=_blank_to_none(get("OPENAI_BASE_URL")),
             llm_model=_blank_to_none(get("MODELTRAIL_LLM_MODEL")) or "gpt-4o-mini",
@@ -142,6 +158,28 @@ class Settings:
             return self.database_url
         base = cwd or Path.cwd()
         return f"sqlite:///{base / DEFAULT_DATABASE_PATH}"
+
+
+def _reader(values: Mapping[str, str]) -> Callable[[str], str | None]:
+    """`get(NAME)`: NAME's value, or the content of the file NAME_FILE names."""
+
+    def get(name: str) -> str | None:
+        path = _blank_to_none(values.get(f"{name}_FILE"))
+        if path is None:
+            return values.get(name)
+        if _blank_to_none(values.get(name)) is not None:
+            raise ConfigError(f"both {name} and {name}_FILE are set; keep one")
+        try:
+            # the value is the file's text less its trailing newline(s); never echoed
+            return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise ConfigError(
+                f"{name}_FILE: cannot read {path}: {exc.strerror or type(exc).__name__}"
+            ) from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{name}_FILE: {path} is not UTF-8 text") from None
+
+    return get
 
 
 def _blank_to_none(value: str | None) -> str | None:

@@ -15,15 +15,16 @@ from modeltrail.bot.cli.common import actor_for, app, load_settings, open_regist
 def serve(host: str | None, port: int | None) -> None:
     """Run the Slack bot (Socket Mode with SLACK_APP_TOKEN, else HTTP on /slack/events),
     /healthz, and the dispatcher that posts change reports."""
+    from modeltrail.bot.logs import configure_logging
     from modeltrail.bot.web.server import serve_forever
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     settings = load_settings().with_overrides(http_host=host, http_port=port)
+    configure_logging(settings)
+    # With JSON logs, what serve says on start goes to the log too: one stream, all parseable.
+    tell = logging.getLogger("modeltrail.serve").info if settings.log_format == "json" else say
     registry = open_registry()
     try:
-        serve_forever(settings, registry, say)
+        serve_forever(settings, registry, tell)
     finally:
         registry.close()
 

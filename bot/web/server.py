@@ -4,8 +4,9 @@ configured, and the outbox dispatcher — in one process.
 Routes: `POST /slack/events` (the Bolt app, HTTP mode), `POST /webhooks/mlflow` (with
 MLFLOW_WEBHOOK_SECRET; see integrations/mlflow_webhook.py), `POST /api/monitoring/MODEL`
 (monitoring_api.py), `GET /api/...` (the read API, api.py), `GET /m/...` (the pages, pages.py),
-`GET /healthz` (database reachable, outbox counts). Anything else is 404. The API, the pages
-and the monitoring POST check tokens (auth.py).
+`GET /healthz` (database reachable, outbox counts), `GET /metrics` (Prometheus; metrics.py,
+which also times every request). Anything else is 404. The API, the pages and the monitoring
+POST check tokens (auth.py).
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ class Service:
     digest_scheduler: Any = None  # digest_jobs.DigestScheduler, when MODELTRAIL_DIGEST_SCHEDULE
     mlflow_poller: Any = None  # integrations.mlflow_webhook.MlflowPoller, when configured
     server: Any = None
+    app: Any = None  # what waitress serves: the router, wrapped by metrics.attach to time it
     stop_event: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
 
@@ -99,7 +101,7 @@ class Service:
             _warm_up()
 
         self.server = create_server(
-            self.router,
+            self.app or self.router,
             host=self.settings.http_host,
             port=self.settings.http_port,
             threads=8,
@@ -228,13 +230,14 @@ def build_service(settings: Settings, registry: Registry) -> Service:
         from modeltrail.bot.integrations import mlflow_webhook
 
         mlflow_webhook.attach(service, settings, registry)
-    from modeltrail.bot.web import api, monitoring_api, pages
+    from modeltrail.bot.web import api, metrics, monitoring_api, pages
     from modeltrail.bot.web.auth import Gate
 
     gate = Gate(registry, env_token=settings.api_token, link_secret=settings.link_secret)
     router.prefixes[monitoring_api.PREFIX] = monitoring_api.MonitoringApi(registry, gate)
     router.prefixes[api.PREFIX] = api.ReadApi(registry, gate)
     router.prefixes[pages.PREFIX] = pages.Pages(registry, gate)
+    metrics.attach(service)
     return service
 
 
@@ -256,7 +259,8 @@ def serve_forever(settings: Settings, registry: Registry, say: Callable[[str], N
     mode = "Socket Mode" if service.socket_handler else "HTTP"
     say(
         f"modeltrail serving on http://{settings.http_host}:{service.port} "
-        f"(/healthz{', /slack/events' if '/slack/events' in service.router.routes else ''})"
+        f"(/healthz, /metrics"
+        f"{', /slack/events' if '/slack/events' in service.router.routes else ''})"
     )
     if settings.slack_bot_token:
         say(
@@ -264,7 +268,7 @@ def serve_forever(settings: Settings, registry: Registry, say: Callable[[str], N
             f"{settings.slack_channel or 'each model’s channel'}"
         )
     else:
-        say("Slack: not configured (SLACK_BOT_TOKEN unset); serving /healthz only")
+        say("Slack: not configured (SLACK_BOT_TOKEN unset)")
     if service.digest_scheduler is not None:
         scheduler = service.digest_scheduler
         say(

@@ -29,6 +29,8 @@ from sqlalchemy import Connection, Engine, insert, select
 
 from modeltrail.core.store import leases, schema
 
+STATUSES = ("pending", "done", "dead")  # dead: out of attempts, or a permanent error
+
 
 @dataclass(frozen=True)
 class OutboxEvent:
