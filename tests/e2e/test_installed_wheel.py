@@ -9,17 +9,23 @@ checkout's editable install stays out).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import sysconfig
+import time
 import tomllib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
+from dockerfile_steps import env, exec_form, final_stage, healthcheck_command
 
 ROOT = Path(__file__).parents[2]
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
@@ -141,3 +147,65 @@ def test_version_and_python_dash_m(installed: Installed, tmp_path: Path) -> None
         "python", "-c", "import modeltrail; print(modeltrail.__version__)", cwd=tmp_path
     )
     assert attribute.stdout.strip() == VERSION
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_serve_from_the_wheel_as_the_image_runs_it(
+    installed: Installed, db_url: str, tmp_path: Path
+) -> None:
+    """The final stage's environment and entry point, the database URL from a secret file as
+    compose.yaml passes it, and the image's own HEALTHCHECK command."""
+    final = final_stage()
+    port = free_port()
+    secret = tmp_path / "database_url"
+    secret.write_text(db_url + "\n")
+    environ = _env(installed)
+    environ.update({k: v for k, v in env(final).items() if k.startswith("MODELTRAIL_")})
+    # loopback here; the image listens on 0.0.0.0 inside its own network namespace
+    environ.update(
+        MODELTRAIL_HTTP_HOST="127.0.0.1",
+        MODELTRAIL_HTTP_PORT=str(port),
+        MODELTRAIL_DATABASE_URL_FILE=str(secret),
+    )
+    (entrypoint,) = [s.arguments for s in final if s.keyword == "ENTRYPOINT"]
+    command = exec_form(entrypoint)
+    command[0] = str(installed.bin / command[0])
+    check = healthcheck_command(final)
+    server = subprocess.Popen(
+        command, cwd=tmp_path, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while True:
+            assert server.poll() is None, server.communicate(timeout=10)
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "serve did not answer /healthz in 90 s"
+            time.sleep(0.2)
+        healthy = subprocess.run(check, env=environ, capture_output=True, timeout=30)
+        assert healthy.returncode == 0, healthy.stderr
+        metrics = httpx.get(f"{base}/metrics", timeout=5)
+        assert "modeltrail_database_up 1.0" in metrics.text
+        assert 'modeltrail_outbox_events{status="dead"} 0.0' in metrics.text
+    finally:
+        server.send_signal(signal.SIGTERM)
+        out, err = server.communicate(timeout=60)
+    assert server.returncode == 0, err.decode()[-2000:]
+    assert not out.strip()  # with JSON logs, everything goes to the log
+    entries = [json.loads(line) for line in err.decode().splitlines() if line.strip()]
+    messages = [e["message"] for e in entries]
+    assert f"modeltrail serving on http://127.0.0.1:{port} (/healthz, /metrics)" in messages
+    assert "stopping…" in messages
+    assert db_url not in err.decode()  # the secret file's content is never logged
+    # The healthcheck fails once serve is gone: it checks something.
+    down = subprocess.run(check, env=environ, capture_output=True, timeout=30)
+    assert down.returncode != 0
