@@ -199,10 +199,13 @@ def record_view(record: VersionRecord) -> Group:
     parts.append(_section("Artifacts"))
     if record.artifacts:
         table = Table(header_style="bold", box=None, pad_edge=False)
-        for column in ("name", "uri", "sha256", "size"):
+        for column in ("name", "uri", "sha256", "size", "bytes"):
             table.add_column(column)
         for a in record.artifacts:
-            table.add_row(escape(a.name), escape(a.uri), short(a.digest), human_size(a.size))
+            kept = "stored" if a.stored else "referenced, not stored"
+            table.add_row(
+                escape(a.name), escape(a.uri), short(a.digest), human_size(a.size), kept
+            )
         parts.append(table)
     else:
         parts.append(Text("none recorded", style="dim"))

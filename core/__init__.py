@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from modeltrail.core.diff.engine import VersionDiff, diff_versions
     from modeltrail.core.errors import ModeltrailError
     from modeltrail.core.records import VersionDraft, VersionRecord
-    from modeltrail.core.registry.writer import Registry
+    from modeltrail.core.registry.writer import Registry, open_registry
     from modeltrail.core.tracking import Run, track
 
 _EXPORTS = {
@@ -26,6 +26,7 @@ _EXPORTS = {
     "VersionDraft": "records",
     "VersionRecord": "records",
     "diff_versions": "diff",
+    "open_registry": "registry.writer",
     "track": "tracking",
 }
 
@@ -38,6 +39,7 @@ __all__ = [
     "VersionDraft",
     "VersionRecord",
     "diff_versions",
+    "open_registry",
     "track",
 ]
 

@@ -27,6 +27,9 @@ class Settings:
     database_url: str | None = field(default=None, repr=False)  # may hold a password
     actor: str | None = None
     cache_dir: str | None = None
+    # Where artifact bytes are kept (core/vault): None = .modeltrail/artifacts beside a SQLite
+    # registry; file:///path, s3://bucket/prefix, gs://…, az://… (object stores: the s3 extra).
+    artifact_store: str | None = None
     # Slack (the bot); secrets never appear in repr() or logs.
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
@@ -89,6 +92,7 @@ class Settings:
             database_url=_blank_to_none(get("MODELTRAIL_DATABASE_URL")),
             actor=_blank_to_none(get("MODELTRAIL_ACTOR")),
             cache_dir=_blank_to_none(get("MODELTRAIL_CACHE_DIR")),
+            artifact_store=_blank_to_none(get("MODELTRAIL_ARTIFACT_STORE")),
             slack_bot_token=_blank_to_none(get("SLACK_BOT_TOKEN")),
             slack_signing_secret=_blank_to_none(get("SLACK_SIGNING_SECRET")),
             slack_app_token=_blank_to_none(get("SLACK_APP_TOKEN")),

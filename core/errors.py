@@ -120,3 +120,31 @@ class MissingExtraError(ConfigError):
         super().__init__(f"{feature} needs the {extra} extra: pip install 'modeltrail[{extra}]'")
         self.feature = feature
         self.extra = extra
+
+
+class ArtifactStoreError(ModeltrailError):
+    """The artifact store cannot be reached, or refused a read or write (full, no access)."""
+
+
+class BlobMismatchError(ArtifactStoreError):
+    """Bytes read from the store do not hash to the digest they are stored under (truncated
+    or altered blob); `name` is the file the bytes were meant for."""
+
+    def __init__(self, name: str, expected: str, found: str) -> None:
+        super().__init__(
+            f"{name}: the stored bytes do not match their digest "
+            f"(expected sha256 {expected[:12]}…, read {found[:12]}…); nothing was kept",
+            hint="run `modeltrail verify` to see which versions are affected",
+        )
+        self.name = name
+        self.expected = expected
+        self.found = found
+
+
+class BlobMissingError(ArtifactStoreError):
+    def __init__(self, digest: str, location: str) -> None:
+        super().__init__(
+            f"the artifact store at {location} has no blob {digest[:12]}…",
+            hint="`modeltrail verify MODEL` lists what is missing",
+        )
+        self.digest = digest

@@ -17,6 +17,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "llm": ("openai", "httpx"),
     "digest": ("matplotlib",),
     "postgres": ("psycopg",),
+    "s3": ("obstore",),
 }
 
 

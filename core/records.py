@@ -108,10 +108,16 @@ class Environment:
 
 @dataclass(frozen=True)
 class Artifact:
+    """A model output. `stored`: its bytes are kept in the artifact store under `digest` (a
+    directory as its files plus the manifest, `kind` "directory"); otherwise it is referenced,
+    not stored: only where it was and its digest are recorded."""
+
     name: str
     uri: str
     digest: str | None
     size: int | None
+    stored: bool = False
+    kind: str | None = None  # "file" | "directory"; None for a URI
 
 
 @dataclass(frozen=True)

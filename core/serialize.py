@@ -95,7 +95,14 @@ def record_to_dict(record: VersionRecord) -> dict[str, Any]:
             "fingerprint": env.fingerprint,
         },
         "artifacts": [
-            {"name": a.name, "uri": a.uri, "digest": a.digest, "size": a.size}
+            {
+                "name": a.name,
+                "uri": a.uri,
+                "digest": a.digest,
+                "size": a.size,
+                "stored": a.stored,
+                "kind": a.kind,
+            }
             for a in record.artifacts
         ],
         "tags": dict(record.tags),

@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modeltrail.core.capture.actor import resolve_actor
 from modeltrail.core.config import Settings
@@ -31,6 +31,9 @@ from modeltrail.core.metrics import check_metric_name, check_metric_value
 from modeltrail.core.params import flatten_params
 from modeltrail.core.records import Artifact, DataSnapshot, VersionDraft, VersionRecord
 from modeltrail.core.registry.writer import Registry, check_model_name
+
+if TYPE_CHECKING:
+    from modeltrail.core.vault.blobs import BlobStore
 
 _INF = math.inf
 
@@ -48,6 +51,9 @@ class Run:
         parent: str | None = None,
         base_dir: str | os.PathLike[str] | None = None,
         cache_path: str | os.PathLike[str] | None = None,
+        artifact_store: BlobStore | None = None,
+        settings: Settings | None = None,
+        database_url: str | None = None,
     ) -> None:
         self.model = check_model_name(model)
         self.description = description
@@ -62,6 +68,10 @@ class Run:
         self._tags: dict[str, str] = dict(tags or {})
         self._cache_path = cache_path
         self._cache: Any = None
+        # The artifact store: given, else opened from the settings on the first stored artifact.
+        self._store = artifact_store
+        self._settings = settings
+        self._database_url = database_url
         self.record: VersionRecord | None = None
 
     # -- params ---------------------------------------------------------------------------
@@ -146,19 +156,46 @@ class Run:
                 raise
             self._profiles.pop(role, None)  # e.g. Parquet without pyarrow: hashed, not profiled
 
-    def log_artifact(self, path: str | os.PathLike[str], name: str | None = None) -> Artifact:
-        """Record where an artifact is and its digest; the file is never copied."""
-        from modeltrail.core.capture.data import snapshot_artifact
+    def log_artifact(
+        self, path: str | os.PathLike[str], name: str | None = None, *, store: bool = True
+    ) -> Artifact:
+        """Keep a file's or directory's bytes in the artifact store (hashed while copied, stored
+        once however often registered) and record its digest. `store=False`, and URIs, are
+        referenced, not stored: only where the artifact is and its digest are recorded."""
+        from modeltrail.core.capture.data import is_uri, normalise_path, snapshot_artifact
 
-        artifact = snapshot_artifact(
-            _resolve(self.base_dir, os.fspath(path)), name=name, cache=self._stat_cache()
-        )
-        if not os.path.isabs(os.fspath(path)) and "://" not in os.fspath(path):
-            artifact = Artifact(
-                artifact.name, Path(path).as_posix(), artifact.digest, artifact.size
+        given = os.fspath(path)
+        local = _resolve(self.base_dir, given)
+        if store and not (is_uri(given) and not given.lower().startswith("file:")):
+            from modeltrail.core.vault.vault import store_path
+
+            kept = store_path(self._artifact_store(), local, cache=self._stat_cache())
+            uri = normalise_path(given) if not os.path.isabs(given) else normalise_path(local)
+            default = posixpath.basename(uri.rstrip("/")) or uri
+            artifact = Artifact(name or default, uri, kept.digest, kept.size, True, kept.kind)
+        else:
+            artifact = snapshot_artifact(local, name=name, cache=self._stat_cache())
+            kind = (
+                None
+                if artifact.digest is None
+                else ("directory" if os.path.isdir(local) else "file")
             )
+            uri = artifact.uri
+            if not os.path.isabs(given) and "://" not in given:
+                uri = Path(given).as_posix()
+            artifact = Artifact(artifact.name, uri, artifact.digest, artifact.size, False, kind)
         self._artifacts[artifact.name] = artifact
         return artifact
+
+    def use_artifact_store(self, store: BlobStore) -> None:
+        self._store = store
+
+    def _artifact_store(self) -> BlobStore:
+        if self._store is None:
+            from modeltrail.core.vault.open import open_store
+
+            self._store = open_store(self._settings or Settings.load(), self._database_url)
+        return self._store
 
     def log_dvc(self, start: str | os.PathLike[str] | None = None) -> None:
         """Log the recipe of the DVC project at or above `start` (default: `base_dir`):
@@ -296,6 +333,7 @@ def track(
     # wrong database URL or a taken number fails now, not after hours of training.
     own = registry is None
     target = registry or Registry.open(database_url, settings=settings)
+    run.use_artifact_store(target.artifact_store())
     try:
         if version is not None:
             _check_version_free(target, run.model, version)

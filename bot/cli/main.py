@@ -24,6 +24,7 @@ from modeltrail.bot.cli import (  # noqa: F401
     serve,
     stages,
     tokens,
+    vault,
 )
 from modeltrail.bot.cli.common import STATE, app
 

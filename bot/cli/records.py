@@ -73,7 +73,13 @@ def init() -> None:
     "--artifact",
     multiple=True,
     metavar="[NAME=]PATH",
-    help="An artifact, recorded with its digest, never copied. Repeatable.",
+    help="An artifact file or directory, kept in the artifact store by its sha256. Repeatable.",
+)
+@click.option(
+    "--artifact-ref",
+    multiple=True,
+    metavar="[NAME=]PATH",
+    help="An artifact recorded by path and digest only: referenced, not stored. Repeatable.",
 )
 @click.option("--tag", multiple=True, metavar="KEY=VALUE", help="A tag. Repeatable.")
 @click.option("--version", metavar="X.Y.Z", help="Version number (default: the next patch).")
@@ -97,6 +103,7 @@ def register(
     metric: tuple[str, ...],
     data: tuple[str, ...],
     artifact: tuple[str, ...],
+    artifact_ref: tuple[str, ...],
     tag: tuple[str, ...],
     version: str | None,
     parent: str | None,
@@ -134,6 +141,7 @@ def register(
         version=version,
         parent=parent,
         cache_path=(Path(settings.cache_dir) / "statcache.db") if settings.cache_dir else None,
+        settings=settings,
     )
     for path in params_file:
         run.log_params(load_mapping_file(path, "params"))
@@ -152,12 +160,13 @@ def register(
         if not path:
             raise UsageError(f"--data {pair!r} names no path")
         run.log_data(role, path)
-    for item in artifact:
-        name, sep, path = item.partition("=")
-        if sep and "://" not in name:
-            run.log_artifact(path, name=name)
-        else:
-            run.log_artifact(item)
+    for items, keep in ((artifact, True), (artifact_ref, False)):
+        for item in items:
+            name, sep, path = item.partition("=")
+            if sep and "://" not in name:
+                run.log_artifact(path, name=name, store=keep)
+            else:
+                run.log_artifact(item, store=keep)
     for pair in tag:
         run.set_tag(*split_pair(pair, "--tag"))
     if with_dvc:

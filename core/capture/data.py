@@ -119,6 +119,13 @@ def _walk(root: str, role: str) -> list[_FileJob]:
     return files
 
 
+def list_files(root: str, role: str) -> list[tuple[str, str, os.stat_result]]:
+    """(absolute path, path relative to `root`, stat) of every file under `root`, in manifest
+    order, by the same rules a directory digest uses (symlinked directories are not followed,
+    so a symlink loop cannot trap the walk)."""
+    return [(job.abs_path, job.rel_path, job.st) for job in _walk(root, role)]
+
+
 def _unreadable(role: str, path: str, exc: OSError) -> DataPathError:
     return DataPathError(
         f"cannot read {role} data at {path}: {exc.strerror or exc}",

@@ -130,6 +130,8 @@ class RegistrationMixin(RegistryBase):
                         "uri": a.uri,
                         "digest": a.digest,
                         "size": a.size,
+                        "stored": a.stored,
+                        "kind": a.kind,
                     }
                     for i, a in enumerate(draft.artifacts)
                 ],

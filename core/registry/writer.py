@@ -30,6 +30,7 @@ from modeltrail.core.metrics import check_metric_name
 from modeltrail.core.params import flatten_params
 from modeltrail.core.records import MetricSpec, VersionDraft, VersionRecord
 from modeltrail.core.registry.approvals import ApprovalsMixin
+from modeltrail.core.registry.artifacts import ArtifactsMixin
 from modeltrail.core.registry.base import first_line, utcnow
 from modeltrail.core.registry.registration import RegistrationMixin
 from modeltrail.core.registry.rows import check_metric_points, check_model_name, check_unique
@@ -39,7 +40,7 @@ from modeltrail.core.store.engine import ensure_schema, make_engine
 from modeltrail.core.versioning import SemVer
 
 
-class Registry(RegistrationMixin, ApprovalsMixin, TokensMixin):
+class Registry(RegistrationMixin, ApprovalsMixin, TokensMixin, ArtifactsMixin):
     """A model registry on one database (SQLite file or PostgreSQL)."""
 
     @classmethod
@@ -61,7 +62,9 @@ class Registry(RegistrationMixin, ApprovalsMixin, TokensMixin):
         except BaseException:
             engine.dispose()
             raise
-        return cls(engine, clock=clock)
+        registry = cls(engine, clock=clock)
+        registry.settings = settings
+        return registry
 
     def close(self) -> None:
         self.engine.dispose()
@@ -209,3 +212,9 @@ class Registry(RegistrationMixin, ApprovalsMixin, TokensMixin):
 def _is_version_conflict(exc: IntegrityError) -> bool:
     message = str(exc.orig).lower()
     return "versions" in message or "uq_versions" in message
+
+
+def open_registry(url: str | None = None, *, settings: Settings | None = None) -> Registry:
+    """The registry (and its artifact store) the environment configures; for serving code:
+    `open_registry().resolve("fraud-detector@production")`, then `.pull(record, DIR)`."""
+    return Registry.open(url, settings=settings)

@@ -109,12 +109,12 @@ def load_records(
             tuple(chunk),
         ):
             data[row[0]].append(_snapshot(row))
-        for vid, name, uri, digest, size in conn.exec_driver_sql(
-            "SELECT version_id, name, uri, digest, size FROM artifacts "
+        for vid, name, uri, digest, size, stored, kind in conn.exec_driver_sql(
+            "SELECT version_id, name, uri, digest, size, stored, kind FROM artifacts "
             f"WHERE {where} ORDER BY version_id, position",
             tuple(chunk),
         ):
-            artifacts[vid].append(Artifact(name=name, uri=uri, digest=digest, size=size))
+            artifacts[vid].append(Artifact(name, uri, digest, size, bool(stored), kind))
         for vid, key, value in conn.exec_driver_sql(
             f"SELECT version_id, key, value FROM tags WHERE {where} ORDER BY version_id, key",
             tuple(chunk),

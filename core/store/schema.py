@@ -30,6 +30,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData(
@@ -188,6 +189,9 @@ artifacts = Table(
     Column("uri", Text, nullable=False),
     Column("digest", String(64)),
     Column("size", BigInteger),
+    # Added in 0007: True when the bytes are kept in the artifact store (core/vault).
+    Column("stored", Boolean, nullable=False, server_default=false()),
+    Column("kind", String(20)),  # file | directory; None for a URI or before 0007
 )
 
 tags = Table(
