@@ -234,8 +234,8 @@ class MlflowSource:
         """requirements.txt and python_env.yaml of the logged model, those that exist, read
         through MLflow's artifact repository; and why they could not be read, if so (an
         `mlflow-artifacts:/` location read from the SQL store needs the server)."""
+        from mlflow.artifacts import download_artifacts, list_artifacts
         from mlflow.exceptions import MlflowException
-        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
         try:
             location = self.client.get_model_version_download_uri(
@@ -253,12 +253,16 @@ class MlflowSource:
             )
         found: dict[str, str] = {}
         try:
-            repo = get_artifact_repository(location, tracking_uri=self.tracking_uri)
-            present = {Path(f.path).name for f in repo.list_artifacts() if not f.is_dir}
+            listed = list_artifacts(artifact_uri=location, tracking_uri=self.tracking_uri)
+            present = {Path(f.path).name for f in listed if not f.is_dir}
             with tempfile.TemporaryDirectory(prefix="modeltrail-mlflow-") as tmp:
                 for name in ENV_FILES:
                     if name in present:
-                        path = repo.download_artifacts(name, dst_path=tmp)
+                        path = download_artifacts(
+                            artifact_uri=f"{location.rstrip('/')}/{name}",
+                            dst_path=tmp,
+                            tracking_uri=self.tracking_uri,
+                        )
                         found[name] = Path(path).read_text(encoding="utf-8", errors="replace")
         except Exception as exc:  # MlflowException, requests', boto's, OSError
             from modeltrail.core.capture.git import strip_credentials
