@@ -66,6 +66,15 @@ class InvalidVersionError(ModeltrailError):
         self.text = text
 
 
+class InvalidRefError(InvalidVersionError):
+    """Neither a version number nor a stage name: bad input like a malformed version (exit 1)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.message = f"{text!r} is not a version number or a stage name"
+        self.hint = "use e.g. 2.1.5, production, staging, golden, latest or previous"
+
+
 class DuplicateVersionError(ModeltrailError):
     def __init__(self, model: str, version: str) -> None:
         super().__init__(

@@ -242,3 +242,4 @@ class CodeHistory:
     files_changed: tuple[str, ...]
     total_files_changed: int
     reachable: bool = True
+    renamed: int = 0  # of total_files_changed, files git saw renamed (counted once)

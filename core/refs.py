@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from modeltrail.core.errors import InvalidVersionError, NotFoundError, UsageError
+from modeltrail.core.errors import InvalidRefError, InvalidVersionError, NotFoundError, UsageError
 from modeltrail.core.versioning import SemVer, is_version
 
 NAMES: tuple[str, ...] = ("production", "staging", "golden", "latest", "previous")
@@ -64,10 +64,7 @@ def parse_selector(text: str) -> str:
     try:
         return str(SemVer.parse(word))
     except InvalidVersionError:
-        raise UsageError(
-            f"{text.strip()!r} is not a version number or a stage name",
-            hint="use e.g. 2.1.5, production, staging, golden, latest or previous",
-        ) from None
+        raise InvalidRefError(text.strip()) from None
 
 
 def parse_ref(text: str, version: str | None = None, *, default: str = "latest") -> Ref:

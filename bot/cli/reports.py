@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from modeltrail.bot.cli.common import app, emit, load_settings, open_registry
+from modeltrail.bot.cli.common import app, emit, load_settings, open_reader, open_registry
 
 if TYPE_CHECKING:
     from modeltrail.core.registry.writer import Registry
@@ -60,7 +60,8 @@ def diff(
     from modeltrail.core.registry.compare import compare, resolve_pair
 
     model, first, second = _diff_refs(model, first, second)
-    registry = open_registry()
+    # Summaries are cached in the database through SQLAlchemy; a plain diff reads with sqlite3.
+    registry = open_registry() if summary else open_reader()
     try:
         old, new = resolve_pair(registry, model, first, second)
         result = compare(registry, model, old, new, repo=repo, git=not no_git)
@@ -151,7 +152,7 @@ def changelog(
     from modeltrail.core.registry.compare import changelog as build_changelog
     from modeltrail.templates.render import render
 
-    registry = open_registry()
+    registry = open_registry() if summary else open_reader()
     try:
         entries = build_changelog(registry, model, since=since, git=with_git)
         summaries: dict[str, str] = {}

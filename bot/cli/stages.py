@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from modeltrail.bot.cli.common import actor_for, app, open_registry, parse_moment, print_json, say
+from modeltrail.bot.cli.common import (
+    actor_for,
+    app,
+    open_reader,
+    open_registry,
+    parse_moment,
+    print_json,
+    say,
+)
 
 if TYPE_CHECKING:
     from modeltrail.core.lifecycle.rules import GateDecision
@@ -250,7 +258,7 @@ def history(model: str, at: str | None, stage: str, as_json: bool) -> None:
     from modeltrail.core.lifecycle.rules import production_at, timeline
     from modeltrail.core.serialize import iso
 
-    registry = open_registry()
+    registry = open_reader()
     try:
         state = registry.model_state(model)
     finally:

@@ -7,18 +7,16 @@ rather than gitpython's object model, which would parse objects in Python.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import os
 import urllib.parse
 from typing import TYPE_CHECKING
 
-from modeltrail.core.records import CodeHistory, CodeState, CommitInfo
+from modeltrail.core.records import CodeState
 
 if TYPE_CHECKING:
     from git import Repo
 
-FILES_CAP = 200
 UNTRACKED_CONTENT_LIMIT = 8 * 1024 * 1024  # bytes; bigger untracked files count by stat only
 # Query parameters that carry secrets in remote URLs and presigned data URLs.
 _SECRET_PARAMS = frozenset(
@@ -45,7 +43,6 @@ _SECRET_PARAMS = frozenset(
 )
 # Schemes where a user name is how you log in, not a secret (ssh://git@host/...).
 _USER_IS_PUBLIC = frozenset({"ssh", "git+ssh", "ssh+git", "sftp"})
-_FIELD = "\x1f"  # unit separator: cannot appear in names or subjects git prints
 
 
 def strip_credentials(url: str) -> str:
@@ -251,111 +248,6 @@ def capture_code(path: str | os.PathLike[str] = ".") -> CodeState | None:
         return None
     finally:
         repo.close()
-
-
-def _resolve(repo: Repo, old: str, new: str) -> tuple[str, str] | None:
-    """Full SHAs of both commits, or None if either is unknown (or looks like an option)."""
-    import git
-
-    if any(not c or c.startswith("-") for c in (old, new)):
-        return None
-    try:
-        out = repo.git.rev_parse(f"{old}^{{commit}}", f"{new}^{{commit}}")
-    except git.GitCommandError:  # "unknown revision": not in this clone
-        return None
-    shas = out.split()
-    return (shas[0], shas[1]) if len(shas) == 2 else None
-
-
-def code_history(
-    repo_root: str, old_commit: str, new_commit: str, *, limit: int = 50
-) -> CodeHistory:
-    """Commits reachable from `new_commit` but not `old_commit` (newest first, at most `limit`)
-    and the files that differ between them (at most 200). Never raises: an absent repository
-    or an unknown commit gives `reachable=False`."""
-    unreachable = CodeHistory(
-        old_commit=old_commit,
-        new_commit=new_commit,
-        commits=(),
-        total_commits=0,
-        files_changed=(),
-        total_files_changed=0,
-        reachable=False,
-    )
-    repo = _open_repo(repo_root, search_parents=False)
-    if repo is None:
-        return unreachable
-    import git
-
-    try:
-        shas = _resolve(repo, old_commit, new_commit)
-        if shas is None:
-            return unreachable
-        old, new = shas
-        span = f"{old}..{new}"
-        total = int(repo.git.rev_list("--count", span).strip() or 0)
-        commits: list[CommitInfo] = []
-        if limit > 0 and total:
-            log = repo.git.log(
-                f"--max-count={limit}",
-                f"--format=%H{_FIELD}%an{_FIELD}%at{_FIELD}%s",
-                "-z",
-                span,
-                stdout_as_string=False,
-            )
-            commits = [_commit_info(rec) for rec in log.split(b"\0") if rec.strip()]
-        names = repo.git.diff(
-            "--name-only", "-z", "--no-renames", "--no-ext-diff", old, new, stdout_as_string=False
-        )
-        files = [os.fsdecode(n) for n in names.split(b"\0") if n]
-    except git.GitCommandError:
-        return unreachable
-    finally:
-        repo.close()
-    return CodeHistory(
-        old_commit=old_commit,
-        new_commit=new_commit,
-        commits=tuple(commits),
-        total_commits=total,
-        files_changed=tuple(files[:FILES_CAP]),
-        total_files_changed=len(files),
-    )
-
-
-def last_commits_touching(
-    repo_root: str, old_commit: str, new_commit: str, paths: list[str]
-) -> dict[str, str]:
-    """Each path (relative to the repository) → the newest commit in old..new that changed
-    it; paths no commit there touched are left out. Never raises."""
-    repo = _open_repo(repo_root, search_parents=False)
-    if repo is None:
-        return {}
-    import git
-
-    found: dict[str, str] = {}
-    try:
-        shas = _resolve(repo, old_commit, new_commit)
-        if shas is None:
-            return {}
-        for path in paths:
-            sha = repo.git.log("-1", "--format=%H", f"{shas[0]}..{shas[1]}", "--", path).strip()
-            if sha:
-                found[path] = sha
-    except git.GitCommandError:
-        return found
-    finally:
-        repo.close()
-    return found
-
-
-def _commit_info(record: bytes) -> CommitInfo:
-    sha, author, timestamp, subject = record.decode("utf-8", "replace").split(_FIELD, 3)
-    return CommitInfo(
-        sha=sha.strip(),
-        author=author,
-        date=dt.datetime.fromtimestamp(int(timestamp), tz=dt.UTC),
-        subject=subject,
-    )
 
 
 def git_user(path: str | os.PathLike[str] = ".") -> str | None:

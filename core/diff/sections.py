@@ -355,6 +355,7 @@ def diff_code(
             "total_commits": history.total_commits,
             "files_changed": history.files_changed,
             "total_files_changed": history.total_files_changed,
+            "renamed": history.renamed,
         }
     return CodeChange(
         status=status,

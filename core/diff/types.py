@@ -165,6 +165,7 @@ class CodeChange:
     total_commits: int | None = None
     files_changed: tuple[str, ...] = ()
     total_files_changed: int | None = None
+    renamed: int = 0
 
     @property
     def commit_changed(self) -> bool:

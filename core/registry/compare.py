@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from modeltrail.core.diff.engine import VersionDiff, diff_versions
 from modeltrail.core.errors import UsageError, VersionNotFoundError
 from modeltrail.core.records import CodeHistory, VersionRecord
-from modeltrail.core.registry.writer import Registry
 from modeltrail.core.versioning import SemVer
+
+if TYPE_CHECKING:
+    from modeltrail.core.registry.writer import Registry
+    from modeltrail.core.store.sqlite_reader import SqliteReader
+
+    # Reads only: the stdlib SQLite reader serves a local registry without SQLAlchemy.
+    Reader = Registry | SqliteReader
 
 
 def code_history_for(
@@ -29,7 +36,7 @@ def code_history_for(
     root = repo or new.code.repo_root or old.code.repo_root
     if not root or not os.path.isdir(root):
         return None
-    from modeltrail.core.capture.git import code_history
+    from modeltrail.core.capture.git_history import code_history
 
     return code_history(root, old.code.commit, new.code.commit, limit=limit)
 
@@ -51,14 +58,14 @@ def dvc_commits_for(
     )
     if not sources:
         return {}
-    from modeltrail.core.capture.git import last_commits_touching
+    from modeltrail.core.capture.git_history import last_commits_touching
 
     root = repo or new.code.repo_root
     return last_commits_touching(root, history.old_commit, history.new_commit, sources)
 
 
 def resolve_pair(
-    registry: Registry, model: str, first: str | None = None, second: str | None = None
+    registry: Reader, model: str, first: str | None = None, second: str | None = None
 ) -> tuple[str, str]:
     """(old, new) version numbers for `diff MODEL [V1 [V2]]`.
 
@@ -85,7 +92,7 @@ def resolve_pair(
 
 
 def compare(
-    registry: Registry,
+    registry: Reader,
     model: str,
     old_version: str,
     new_version: str,
@@ -110,7 +117,7 @@ class ChangelogEntry:
 
 
 def changelog(
-    registry: Registry,
+    registry: Reader,
     model: str,
     *,
     since: str | None = None,

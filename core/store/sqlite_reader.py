@@ -110,6 +110,10 @@ class SqliteReader:
             self._conn, model, model_id, wanted, history=history, environments=self._environments
         )
 
+    def model_state(self, model: str) -> Any:
+        """As `Registry.model_state`: stages, golden and the stage history (`lifecycle.rules`)."""
+        return reads.model_state(self._conn, reads.model_id(self._conn, model), model)
+
     def resolve_version(self, model: str, ref: str) -> str:
         """As `Registry.resolve_version`: the same queries (core/store/reads.py)."""
         from modeltrail.core.refs import parse_selector

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from modeltrail.core.capture.git import capture_code, code_history, git_user, strip_credentials
+from modeltrail.core.capture.git import capture_code, git_user, strip_credentials
+from modeltrail.core.capture.git_history import code_history
 
 
 @pytest.mark.parametrize(
@@ -254,3 +255,24 @@ def test_git_user_email_only(tmp_path: Path, capture_git_env: Path) -> None:
     assert git_user(tmp_path) == "ci@example.com"
     capture_git_env.write_text("")
     assert git_user(tmp_path) is None
+
+
+def test_code_history_counts_a_rename_once_like_git_diff_stat(
+    capture_repo: Path, capture_git
+) -> None:
+    """Issue 13, item 17: a renamed file is one changed file (and says it was renamed)."""
+    body = "".join(f"line {i}\n" for i in range(40))
+    old = _commit(capture_repo, capture_git, "features.py", body, "add features")
+    capture_git(capture_repo, "mv", "features.py", "featurize.py")
+    (capture_repo / "featurize.py").write_text(body + "line 40\n")
+    capture_git(capture_repo, "add", "-A")
+    capture_git(capture_repo, "commit", "-q", "-m", "rename features")
+    new = capture_git(capture_repo, "rev-parse", "HEAD").strip()
+
+    history = code_history(str(capture_repo), old, new)
+
+    stat = capture_git(capture_repo, "diff", "--stat", "-M", old, new)
+    assert "1 file changed" in stat
+    assert history.total_files_changed == 1
+    assert history.renamed == 1
+    assert history.files_changed == ("featurize.py",)

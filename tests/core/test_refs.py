@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from modeltrail.core.config import Settings
-from modeltrail.core.errors import UsageError
+from modeltrail.core.errors import InvalidVersionError, UsageError
 from modeltrail.core.records import VersionDraft
 from modeltrail.core.refs import EmptyStageError, Ref, parse_ref, parse_selector
 from modeltrail.core.registry.writer import Registry
@@ -44,15 +44,22 @@ def test_a_version_given_apart() -> None:
         parse_ref("fraud@production", "1.0.0")
 
 
-@pytest.mark.parametrize("text", ["fraud@", "fraud@banana", "@production", "fraud@1.2", ""])
+@pytest.mark.parametrize("text", ["@production", ""])
 def test_bad_references_are_usage_errors(text: str) -> None:
     with pytest.raises(UsageError):
         parse_ref(text)
 
 
+@pytest.mark.parametrize("text", ["fraud@", "fraud@banana", "fraud@1.2"])
+def test_a_malformed_version_is_bad_input_like_everywhere(text: str) -> None:
+    # exit 1, as the README says of a malformed version number (usage errors exit 2)
+    with pytest.raises(InvalidVersionError, match="is not a version number or a stage name"):
+        parse_ref(text)
+
+
 def test_parse_selector_messages() -> None:
     assert parse_selector(" Production ") == "production"
-    with pytest.raises(UsageError, match="'banana' is not a version number or a stage name"):
+    with pytest.raises(InvalidVersionError, match="'banana' is not a version number or a stage"):
         parse_selector("banana")
 
 
