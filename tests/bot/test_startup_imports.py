@@ -47,3 +47,31 @@ def test_show_and_list_on_a_local_registry_import_nothing_heavy(tmp_path: Path) 
         registry.register(VersionDraft("m", params={"lr": 0.1}), actor="ana")
     assert not loaded("--db", url, "show", "m", "1.0.0") & set(HEAVY)
     assert not loaded("--db", url, "list", "m") & set(HEAVY)
+
+
+def test_read_commands_on_a_local_registry_import_only_what_they_use(
+    tmp_path: Path, git_repo: Path
+) -> None:
+    """diff, changelog and history read a local SQLite registry with sqlite3 and git with its
+    command line: no SQLAlchemy, gitpython or the bot's libraries (issue 18's < 0.3 s budget).
+    Rendering a report takes jinja2, which is the command's own work."""
+    from modeltrail.core.capture.git import capture_code
+
+    url = f"sqlite:///{tmp_path / 'registry.db'}"
+    with Registry.open(url) as registry:
+        code = capture_code(git_repo)
+        registry.register(VersionDraft("m", params={"lr": 0.1}, code=code), actor="ana")
+        (git_repo / "README.md").write_text("v2\n")
+        subprocess.run(["git", "-C", str(git_repo), "commit", "-qam", "v2"], check=True)
+        code = capture_code(git_repo)
+        registry.register(VersionDraft("m", params={"lr": 0.2}, code=code), actor="ana")
+        registry.promote("m", "1.0.1", actor="ana", force=True, reason="test")
+    for args in (
+        ("diff", "m"),
+        ("diff", "m", "1.0.0", "production", "--format", "json"),
+        ("changelog", "m"),
+        ("history", "m"),
+        ("history", "m", "--json"),
+        ("list",),
+    ):
+        assert not loaded("--db", url, *args) & set(HEAVY), args
