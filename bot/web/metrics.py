@@ -109,10 +109,10 @@ class Metrics:
 
     def route(self, path: str) -> str:
         """The route a path matched, as registered: a bounded set of label values."""
-        if path == "/healthz" or path in self.router.routes:
-            return path
-        prefix = max((p for p in self.router.prefixes if path.startswith(p)), key=len, default=None)
-        return f"{prefix}*" if prefix is not None else "unmatched"
+        route = self.router.route(path)
+        if route is None:
+            return "unmatched"
+        return f"{route}*" if route in self.router.prefixes else route
 
     def timed(self, app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
         def timed_app(

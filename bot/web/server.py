@@ -44,14 +44,19 @@ class Router:
         path = environ.get("PATH_INFO", "")
         if path == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return self.health(start_response)
-        app = self.routes.get(path)
-        if app is None:
-            # The longest prefix wins: "/api/monitoring/" before "/api/".
-            prefix = max((p for p in self.prefixes if path.startswith(p)), key=len, default=None)
-            app = None if prefix is None else self.prefixes[prefix]
+        route = self.route(path)
+        app = None if route is None else self.routes.get(route) or self.prefixes.get(route)
         if app is None:
             return json_response(start_response, "404 Not Found", {"error": "not found"})
         return app(environ, start_response)
+
+    def route(self, path: str) -> str | None:
+        """The registered route a path falls under: the path itself (an exact route, or
+        /healthz), else the longest prefix it starts with ("/api/monitoring/" before
+        "/api/"), else None."""
+        if path == "/healthz" or path in self.routes:
+            return path
+        return max((p for p in self.prefixes if path.startswith(p)), key=len, default=None)
 
     def health(self, start_response: Callable[..., Any]) -> list[bytes]:
         from modeltrail.core.errors import ModeltrailError

@@ -113,3 +113,19 @@ def test_a_scrape_when_the_database_fails_says_so_and_still_answers(tmp_path: Pa
         registry.close()
     assert samples[("modeltrail_database_up", ())] == 0
     assert not [name for name, _ in samples if name.startswith("modeltrail_outbox")]
+
+
+def test_api_and_page_requests_are_labelled_by_their_prefix(
+    running: tuple[Service, httpx.Client],
+) -> None:
+    _, http = running
+    http.get("/api/models")  # 401 without a token: counted all the same
+    http.get("/api/models/fraud/versions")
+    http.get("/m/fraud")
+    samples = scrape(http)
+    routes = {
+        dict(labels)["route"]
+        for name, labels in samples
+        if name == "modeltrail_http_request_duration_seconds_count"
+    }
+    assert routes == {"/api/*", "/m/*"}
