@@ -121,6 +121,23 @@ def test_the_wheel_holds_the_packages_licence_markers_and_shipped_files(
     ]
 
 
+def test_every_module_and_template_of_the_checkout_is_in_the_wheel(installed: Installed) -> None:
+    """An editable install finds a sub-package missing from pyproject.toml through its parent;
+    a wheel leaves it out. So compare the wheel with the checkout, file by file."""
+    names = set(zipfile.ZipFile(installed.wheel).namelist())
+    expected = {
+        f"modeltrail/{path.relative_to(ROOT).as_posix()}"
+        for folder in ("core", "bot", "templates")
+        for path in (ROOT / folder).rglob("*")
+        if path.is_file()
+        and "__pycache__" not in path.parts
+        and "_toplevel" not in path.parts
+        and path.suffix in (".py", ".j2", ".mako", ".txt")
+    }
+    assert len(expected) > 100
+    assert sorted(expected - names) == []
+
+
 def test_the_installed_files_are_the_ones_in_the_repository(
     installed: Installed, tmp_path: Path
 ) -> None:
