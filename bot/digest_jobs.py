@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from modeltrail.bot.mail import Mailer, MailResult, Outgoing, build_message
+from modeltrail.bot.web.links import Linker, linker
 from modeltrail.core.config import Settings
 from modeltrail.core.digest.ledger import Delivery, DigestLedger
 from modeltrail.core.digest.period import Digest, load_digest
@@ -98,8 +99,10 @@ def render_digest(
     summarize: Summarizer | None = None,
     charts: bool = True,
     inline: Literal["cid", "data"] = "cid",
+    link: Linker | None = None,
 ) -> RenderedDigest:
-    """`inline="cid"` for email (images as related parts), `"data"` for a browser preview."""
+    """`inline="cid"` for email (images as related parts), `"data"` for a browser preview;
+    `link` makes the link to each model's page (see bot/web/links.py)."""
     images = _charts(digest) if charts else []
     sources = {
         (c.model, c.metric): {
@@ -117,6 +120,7 @@ def render_digest(
         "summary_source": source,
         "charts": sources,
         "at": _local_time(digest.window.timezone),
+        "links": {m.model: link(m.model) for m in digest.models} if link else {},
     }
     subject = " ".join(render("digest_subject.txt.j2", "text", digest=digest).split())
     return RenderedDigest(
@@ -254,7 +258,9 @@ def send_now(
     now = now or utcnow()
     window = manual_window(settings, days=days, now=now)
     rendered = render_digest(
-        load_digest(registry, window, models=models, now=now), summarize=summarize
+        load_digest(registry, window, models=models, now=now),
+        summarize=summarize,
+        link=linker(settings, now),
     )
     sender = settings.digest_from or "modeltrail@localhost"
     return mailer.send(
@@ -357,7 +363,11 @@ class DigestScheduler:
             models = recipients.get(row.recipient)
             try:
                 if models not in rendered:
-                    rendered[models] = render_digest(digest.only(models), summarize=self.summarize)
+                    rendered[models] = render_digest(
+                        digest.only(models),
+                        summarize=self.summarize,
+                        link=linker(self.settings, now),
+                    )
                 page = rendered[models]
                 if row.recipient.startswith(SLACK_PREFIX):
                     slack_rows.append((row, page))

@@ -68,6 +68,7 @@ def preview(
         render_digest,
         summarizer_from_settings,
     )
+    from modeltrail.bot.web.links import linker
     from modeltrail.core.digest.period import load_digest
 
     settings = load_settings()
@@ -81,6 +82,7 @@ def preview(
             summarize=summarizer_from_settings(settings, registry),
             charts=not no_charts and fmt != "text",  # the text digest has no images
             inline="data" if fmt == "html" else "cid",
+            link=linker(settings, now),
         )
     finally:
         registry.close()
@@ -135,6 +137,7 @@ def send(
         summarizer_from_settings,
     )
     from modeltrail.bot.mail import SmtpConfig, SmtpMailer
+    from modeltrail.bot.web.links import linker
     from modeltrail.core.digest.period import load_digest
     from modeltrail.core.errors import UsageError
 
@@ -163,7 +166,9 @@ def send(
         sender = settings.digest_from or "modeltrail@localhost"
         for address, subset in who.items():
             if subset not in pages:
-                pages[subset] = render_digest(data.only(subset), summarize=summarize)
+                pages[subset] = render_digest(
+                    data.only(subset), summarize=summarize, link=linker(settings, now)
+                )
             page = pages[subset]
             outgoing.append(email_for(page, sender=sender, recipient=address, now=now))
     finally:

@@ -22,6 +22,7 @@ from slack_sdk.errors import SlackApiError
 from modeltrail.bot.slack import reports
 from modeltrail.bot.slack.blocks import Message, validate
 from modeltrail.core.config import Settings
+from modeltrail.core.diff.engine import VersionDiff
 from modeltrail.core.errors import ModeltrailError
 from modeltrail.core.lifecycle.outbox import Outbox, OutboxEvent
 from modeltrail.core.registry.writer import Registry, utcnow
@@ -147,14 +148,16 @@ class SlackDispatcher:
         if event.topic == "version.registered":
             payload["action"] = "register"
             diff = self._diff_with_parent(model, version)
-            return reports.move_report(payload, diff, summary=self._summary(diff))
+            return reports.move_report(
+                payload, diff, summary=self._summary(diff), links=self._links(model, version, diff)
+            )
         if event.topic == "version.retired":
-            return reports.move_report(payload, None)
+            return reports.move_report(payload, None, links=self._links(model, version, None))
         if event.topic == "version.golden":
             payload["action"] = "golden"
             previous = payload.get("previous")
             diff = self._compare(model, previous, version, git=False) if previous else None
-            return reports.move_report(payload, diff)
+            return reports.move_report(payload, diff, links=self._links(model, version, diff))
         if event.topic == "monitoring.alert":
             return reports.monitoring_alert(payload, command=self.settings.slack_command)
         # promoted / rolled back: compare with the version that was in production before
@@ -167,8 +170,31 @@ class SlackDispatcher:
         if golden and version and golden not in (version, before):
             golden_diff = self._compare(model, golden, version, git=False)
         return reports.move_report(
-            payload, diff, golden_diff=golden_diff, summary=self._summary(diff)
+            payload,
+            diff,
+            golden_diff=golden_diff,
+            summary=self._summary(diff),
+            links=self._links(model, version, diff),
         )
+
+    def _links(
+        self, model: str, version: str | None, diff: VersionDiff | None
+    ) -> list[tuple[str, str]]:
+        """Links to the pages, when MODELTRAIL_PUBLIC_URL says where they are."""
+        from modeltrail.bot.web.links import linker
+
+        link = linker(self.settings, self.clock())
+        if link is None:
+            return []
+        found = []
+        if diff is not None:
+            found.append(
+                ("See the whole diff", link(model, "diff", diff.old_version, diff.new_version))
+            )
+        if version:
+            found.append((f"{model} {version}", link(model, version)))
+        found.append((f"All versions of {model}", link(model)))
+        return found
 
     def post(self, channel: str, messages: list[Message]) -> None:
         first, *rest = messages

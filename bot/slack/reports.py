@@ -77,8 +77,10 @@ def move_report(
     *,
     golden_diff: VersionDiff | None = None,
     summary: str | None = None,
+    links: Sequence[tuple[str, str]] = (),
 ) -> list[Message]:
-    """The channel post after a promotion, rollback or retirement: who, why, what changed."""
+    """The channel post after a promotion, rollback or retirement: who, why, what changed;
+    `links` (label, URL) to the pages with the whole story go at the end."""
     f = fragments()
     # Not every topic carries every field (a registration has no reason or stage), and the
     # templates are strict about missing names.
@@ -94,6 +96,8 @@ def move_report(
             f"*Against the golden version {golden_diff.old_version}:* "
             + str(f.findings_text(golden_diff.findings_of("metric_regression"), limit=5))
         )
+    if links:
+        blocks.append(context([f"<{url}|{esc(label)}>" for label, url in links]))
     fallback = esc(title)
     if diff is not None:
         fallback += " — " + _plain_headline(diff)

@@ -11,7 +11,6 @@ of scope read. Links between the pages carry the link token on.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -20,12 +19,11 @@ from urllib.parse import parse_qs, quote, urlencode
 
 from modeltrail.bot.web.api import request_path
 from modeltrail.bot.web.auth import Gate, Refusal
+from modeltrail.bot.web.links import PREFIX
 from modeltrail.bot.web.responses import bytes_response
-from modeltrail.core.access import sign_link
 from modeltrail.core.errors import ModeltrailError, NotFoundError, UsageError
 from modeltrail.core.registry.writer import Registry
 
-PREFIX = "/m/"
 HISTORY = 60  # versions drawn in a chart (the newest)
 KEY_METRICS = 4  # charts on a model page when no metric goal names the key ones
 _REF = r"v?\d+\.\d+\.\d+|latest|previous|production|staging|golden"
@@ -35,13 +33,6 @@ _ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("model", re.compile(r"^/m/(?P<model>.+?)/?$")),
 )
 _HTML = "text/html; charset=utf-8"
-
-
-def page_url(base: str, model: str, *tail: str, secret: str | None, now: dt.datetime) -> str:
-    """An absolute link to a page, signed for `model` when a secret is set."""
-    path = "/".join([quote(model, safe="/"), *(quote(t, safe="") for t in tail)])
-    url = f"{base.rstrip('/')}{PREFIX}{path}"
-    return url if not secret else f"{url}?{urlencode({'t': sign_link(secret, model, now)})}"
 
 
 @dataclass(frozen=True)

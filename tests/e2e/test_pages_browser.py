@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from modeltrail.bot.web.pages import page_url
+from modeltrail.bot.web.links import page_url
 from modeltrail.bot.web.server import Service, build_service
 from modeltrail.core.config import Settings
 from modeltrail.core.records import VersionDraft
