@@ -24,7 +24,7 @@ from modeltrail.bot.assistant.answers_more import Cited
 from modeltrail.core.errors import ModeltrailError
 from modeltrail.core.questions.intent import Intent
 from modeltrail.core.questions.names import Known
-from modeltrail.core.questions.parser import parse
+from modeltrail.core.questions.parser import parse, unknown_words
 from modeltrail.core.registry.tool_specs import TOOL_NAMES
 from modeltrail.core.registry.tools import RegistryTools
 from modeltrail.core.registry.writer import Registry
@@ -115,7 +115,7 @@ def _answer(question: str, context: AnswerContext) -> Answer:
     )
     intent = parse(question, known=known)
     if intent is None:
-        return _not_understood(question, context)
+        return _not_understood(question, context, unknown_words(question, known))
     if intent.unread or intent.choices:
         if context.llm is not None:
             said = context.llm(question, context)
@@ -140,16 +140,23 @@ def _answer(question: str, context: AnswerContext) -> Answer:
     try:
         text, cited = _ANSWERS[intent.kind](intent, context)
     except ModeltrailError as exc:
+        if context.llm is not None and intent.kind != "change":
+            # the question names something the registry does not hold (a metric, a version):
+            # the LLM may read it differently, with the same tools
+            said = context.llm(question, context)
+            if said is not None:
+                return said
         return Answer(_say("error", message=exc.message, hint=exc.hint), "parser", intent, ok=False)
     return Answer(text, "parser", intent, _unique(cited))
 
 
-def _not_understood(question: str, context: AnswerContext) -> Answer:
+def _not_understood(question: str, context: AnswerContext, unknown: tuple[str, ...] = ()) -> Answer:
     if context.llm is not None:
         said = context.llm(question, context)
         if said is not None:
             return said
-    return Answer(_say("not_understood", llm=context.llm is not None), "none", ok=False)
+    text = _say("not_understood", llm=context.llm is not None, unknown=list(unknown[:5]))
+    return Answer(text, "none", ok=False)
 
 
 def _ask_back(question: str, intent: Intent, known: Known, context: AnswerContext) -> str:

@@ -56,7 +56,7 @@ def _has(words: str, pattern: str) -> bool:
 
 
 def read_more(words: str, known: Known, when: When | None) -> Intent | None:
-    for reader in (_rollback_target, _dirty, _activity, _package, _live_health):
+    for reader in (_param, _rollback_target, _dirty, _activity, _package, _live_health):
         intent = reader(words, known, when)
         if intent is not None:
             return intent
@@ -65,7 +65,7 @@ def read_more(words: str, known: Known, when: When | None) -> Intent | None:
 
 def read_values(words: str, known: Known) -> Intent | None:
     """After the lookups by version: a param's story, or a metric's value in a version."""
-    for reader in (_param, _metric_value):
+    for reader in (_metric_value,):
         intent = reader(words, known, None)
         if intent is not None:
             return intent
@@ -82,7 +82,7 @@ def _rollback_target(words: str, known: Known, when: When | None) -> Intent | No
         r"candidates?|options?|would|could|should|to what|which version|what version)\b",
     )
     if not asks or _has(
-        words, r"\bwhy\b|\bwhen\b|\bwho\b|\bhow (?:do|can|would|should) (?:i|we)\b"
+        words, r"\bwhy\b|\bdid\b|\bwhen\b|\bwho\b|\bhow (?:do|can|would|should) (?:i|we)\b"
     ):
         return None
     return Intent("rollback")
@@ -100,7 +100,7 @@ def _dirty(words: str, known: Known, when: When | None) -> Intent | None:
 
 def _activity(words: str, known: Known, when: When | None) -> Intent | None:
     person = find_person(words, known.people)
-    action = _action(words)
+    action = action_of(words)
     if person is not None:
         if SEMVER.search(words) or _has(words, r"^(?:who|when)\b"):
             return None  # "did ana promote 2.1.5": the version's story
@@ -109,6 +109,7 @@ def _activity(words: str, known: Known, when: When | None) -> Intent | None:
         words,
         r"\b(?:what (?:is|has) happened|what happened|whats? happening|what is going on|"
         r"what went on|activity|anything happen\w*|any (?:news|updates?|changes|activity)|"
+        r"any (?:rollbacks?|promotions?|deployments?|releases?|retirements?|registrations?)|"
         r"what is new|whats new|changelog|events|recap|catch me up)\b",
     ) and not refs_in(words):
         return Intent("activity", action=action, when=when)
@@ -126,20 +127,20 @@ def _activity(words: str, known: Known, when: When | None) -> Intent | None:
     return None
 
 
-def _action(words: str) -> str:
+def action_of(words: str) -> str:
     if _has(words, r"\broll\w* ?back|\brollbacks?\b|\breverted\b"):
         return "rollback"
     if _has(words, r"\b(?:retir\w*|archiv\w*)\b"):
         return "retire"
     if _has(words, r"\b(?:" + PROMOTE + r")\b"):
         return "promote"
-    if _has(words, r"\b(?:" + REGISTER + r")\b"):
+    if _has(words, r"\b(?:" + REGISTER + r")\b|\bcame out\b|\bnew versions\b"):
         return "register"
     return "any"
 
 
 def _package(words: str, known: Known, when: When | None) -> Intent | None:
-    found = find_names(words, [*known.packages, "python"], parts=False)
+    found = find_names(words, [*known.packages, *ML_PACKAGES], parts=False)
     context = _has(
         words,
         r"\b(?:package|packages|library|lib|dependency|dependencies|deps|installed|upgraded?|"
@@ -236,6 +237,14 @@ _NOT_A_METRIC = frozenset(
         "there",
         "happening",
         "going",
+        "recorded",
+        "setting",
+        "sitting",
+        "stored",
+        "logged",
+        "saved",
+        "known",
+        "left",
     }
 )
 
@@ -262,6 +271,8 @@ def place_in_time(intent: Intent, words: str, when: When | None) -> Intent:
     reported unread so the answer does not ignore it."""
     if when is None:
         return intent
+    if intent.kind == "history" and not _has(words, r"\b(?:history|timeline|log|versions|been)\b"):
+        return Intent("stage", stage=intent.stage, when=when)  # "what was in prod 2 days ago"
     if intent.kind in USES_WHEN:
         return replace(intent, when=when)
     if intent.kind in AS_ACTIVITY and not (intent.kind == "diff" and intent.refs):

@@ -21,6 +21,11 @@ def _words(text: str) -> frozenset[str]:
 # Words with no registry meaning of their own: grammar, politeness, chat filler.
 FILLER = _words(
     """
+    sitting standard news updates update served minimizes maximizes minimises
+    running upgrade upgraded downgrade downgraded out
+    anything everything something nothing most between recap came come anymore far gotten
+    anywhere touched lowered raised breaks break not catch responsible traffic atm ever
+    serve serves moving right now exactly pull pulled anybody happen lately
     a an the this that these those it its it's is are was were be been being am do does did
     done doing have has had having will would can could should shall may might must i i'm
     i'd me my mine we we're our ours us you you're your yours they them their he she his her
@@ -41,6 +46,7 @@ FILLER = _words(
 # Words the readers use (intents, stages, subjects): known, and the targets of typo repair.
 DOMAIN = _words(
     """
+    gold
     make mark set push ahead stage unstage revert bring brings restore would
     what which who whom whose when where why how whats what's who's how's when's where's
     model models version versions release releases run runs build builds one ones number

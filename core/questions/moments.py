@@ -66,7 +66,7 @@ TIME_WORDS = re.compile(
     r"quarter|q[1-4]|sprint|release day|last (?:time|year)|\d{1,2}/\d{1,2}(?:/\d{2,4})?|"
     r"\d{1,2}:\d{2}|\d{4}-\d{2}(?:-\d{2})?|\d+(?:st|nd|rd|th)|"
     r"(?:before|after|until|till|between|since)(?!\s+(?:v?\d+\.\d+|that|this|it|then|the (?:latest|"
-    r"previous|current|last)|production|prod|staging|golden|latest|previous|we|i|you|they))|"
+    r"previous|current|last)|production|prod|staging|golden|baseline|champion|candidate|latest|previous|we|i|you|they))|"
     r"during|as of|back in|earlier today|"
     r"week|weeks|month|months|year|years|hours?|minutes?|days)\b"
 )

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 # Abbreviation -> the words it stands for (both directions are tried).
 ALIASES: dict[str, tuple[str, ...]] = {
     "acc": ("accuracy",),
+    "accurate": ("accuracy",),
     "accuracy": ("acc",),
     "lr": ("learning rate", "learning_rate"),
     "learning rate": ("lr", "eta"),

@@ -15,8 +15,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from modeltrail.core.questions.asks import finish, place_in_time, read_more, read_values
-from modeltrail.core.questions.coverage import repair
+from modeltrail.core.questions.asks import (
+    action_of,
+    finish,
+    place_in_time,
+    read_more,
+    read_values,
+)
+from modeltrail.core.questions.coverage import leftover, repair
 from modeltrail.core.questions.intent import Intent
 from modeltrail.core.questions.moments import When, read_when, zone
 from modeltrail.core.questions.names import Known
@@ -79,19 +85,30 @@ def parse(
     if intent is None:
         if when is None:
             return None
-        intent = Intent("activity", when=when)  # "what about yesterday?": words left say
+        intent = Intent("activity", when=when, action=action_of(words))  # words left say
     if future and when is not None:
         time_unread = (*time_unread, when.words + " (in the future)")
     return finish(intent, words, known, model, time_unread)
 
 
+def unknown_words(text: str, known: Known | None = None) -> tuple[str, ...]:
+    """The words of a question the parser does not know (for a reply that names them when
+    the question as a whole was not understood)."""
+    known = known or Known()
+    lowered = _MENTION.sub(" ", " ".join(text.split())[:MAX_CHARS].lower())
+    _, lowered = take_model(lowered, known.models)
+    names = [*known.metrics, *known.people, *known.packages, *known.params]
+    words = repair(_clean(lowered), names)
+    return leftover(words, [p for n in names for p in re.split(r"[\s_.-]+", n.lower())])
+
+
 def _read(words: str, known: Known, when: When | None) -> Intent | None:
-    change = _change(words)
-    if change is not None:
-        return change
     intent = read_more(words, known, when)
     if intent is not None:
         return intent
+    change = _change(words)
+    if change is not None:
+        return change
     for reader in (
         _help,
         _monitoring,
@@ -128,6 +145,8 @@ def _clean(text: str) -> str:
     text = re.sub(r"\bwhat's\b", "what is", text)
     text = re.sub(r"\bwho's\b", "who is", text)
     text = re.sub(r"\bwhats\b", "what is", text)
+    text = re.sub(r"\bwhos\b", "who is", text)
+    text = re.sub(r"\b(?:wat|wht|whta|waht)\b", "what", text)
     return " ".join(text.split())
 
 
@@ -198,6 +217,8 @@ def _used(words: str, known: Known) -> Intent | None:
         return Intent(kind, commit=value) if kind == "used_commit" else Intent(kind, digest=value)
     if len(value) == 40:
         return Intent("used_commit", commit=value)
+    if len(value) == 32:  # the md5 DVC records
+        return Intent("used_data", digest=value)
     if len(value) == 64:
         return Intent("used_data", digest=value)
     return None
@@ -230,16 +251,16 @@ def _regression(words: str, known: Known) -> Intent | None:
 def _best(words: str, known: Known) -> Intent | None:
     match = re.search(
         r"\b(best|top|highest|lowest|max(?:imum)?|min(?:imum)?|greatest|smallest|"
-        r"largest|biggest)\b",
+        r"largest|biggest|minimi[sz]es|maximi[sz]es)\b",
         words,
     )
     if not match or _has(words, r"\bbest practice"):
         return None
     word = match.group(1)
     order = "best"
-    if word in ("highest", "max", "maximum", "greatest", "largest", "biggest"):
+    if word in ("highest", "max", "maximum", "greatest", "largest", "biggest", "maximizes"):
         order = "highest"
-    elif word in ("lowest", "min", "minimum", "smallest"):
+    elif word in ("lowest", "min", "minimum", "smallest", "minimizes", "minimises"):
         order = "lowest"
     metric = metric_near(
         words,
@@ -278,7 +299,11 @@ def _who(words: str, known: Known) -> Intent | None:
 
 
 def _why(words: str, known: Known) -> Intent | None:
-    if not _has(words, r"\bwhy\b|\bwhat (?:was the )?reason\b|\bwhat happened to\b|\bhow come\b"):
+    if not _has(
+        words,
+        r"\bwhy\b|^reason\b|\breason (?:for|why)\b|\bwhat (?:was the )?reason\b|"
+        r"\bwhat happened to\b|\bhow come\b",
+    ):
         return None
     if not _has(
         words,
@@ -315,9 +340,10 @@ def _history(words: str, known: Known) -> Intent | None:
     if _has(
         words,
         r"\b(?:history|timeline|past releases|previous releases|deployment log|release log)\b|"
-        r"\b(?:was|were|has been|have been) in (?:production|staging)\b|"
+        r"\b(?:has been|have been|were ever|was ever) in (?:production|prod|staging|live)\b|"
+        r"\b(?:was|were) in (?:production|staging)\b|"
         r"\b(?:previous|past|earlier|former) (?:production|prod|live)\b|"
-        r"\bbefore (?:that|this|it)\b.*\bproduction\b|\bproduction before\b",
+        r"\bbefore (?:that|this|it)\b|\b(?:production|prod|live) before\b",
     ):
         return Intent("history", stage=stage, refs=explicit_first(refs_in(words)))
     return None
@@ -332,10 +358,16 @@ def _stage(words: str, known: Known) -> Intent | None:
         stage = "staging"
     elif _has(
         words,
-        r"\b(?:production|prod|live|deployed|serving|running|in use|released|champion|current)\b",
+        r"\b(?:production|prod|live|deployed|serving|serve|served|running|in use|released|champion|"
+        r"current)\b",
     ):
         stage = "production"
-    if stage is None:
+    if stage is None or _has(
+        words,
+        r"^(?:describe|details?|info|summari[sz]e|tell me (?:about|everything))\b|"
+        r"^show(?: me)? the (?:golden|baseline|candidate|challenger|champion|staging)\b|"
+        r"\binfo(?:rmation)? (?:about|on)\b",
+    ):
         return None
     others = tuple(r for r in refs if r[0].isdigit() or r in ("latest", "previous"))
     return Intent("stage", stage=stage, refs=others[:1])

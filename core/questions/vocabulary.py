@@ -27,6 +27,7 @@ REF_WORDS: tuple[tuple[str, str], ...] = (
     (r"candidate", "staging"),
     (r"challenger", "staging"),
     (r"golden", "golden"),
+    (r"gold", "golden"),
     (r"baseline", "golden"),
     (r"previous", "previous"),
     (r"prior", "previous"),
@@ -148,7 +149,8 @@ WORSE = (
 )
 REGISTER = r"regist\w*|creat\w*|train\w*|built|build|made|add\w*|upload\w*|log\w*|publish\w*"
 PROMOTE = (
-    r"promot\w*|deploy\w*|ship\w*|releas\w*|put\b.*\bproduction|pushed|moved|go(?:es)? live|"
+    r"promot\w*|deploy\w*|ship\w*|releas\w*|put\b.*\b(?:production|prod|live|there)|pushed|"
+    r"moved|go(?:es)? live|"
     r"went live|"
     r"(?:sent|send)\b.*\bproduction|approv\w*"
 )

@@ -23,7 +23,7 @@ from modeltrail.core.versioning import SemVer
 ACTIVITY_CAP = 50
 ACTIONS = {
     "register": ("register",),
-    "promote": ("promote", "rollback"),
+    "promote": ("promote", "stage", "rollback"),
     "rollback": ("rollback",),
     "retire": ("retire", "retention"),
 }
@@ -113,7 +113,7 @@ class QuestionTools(ToolBase):
         else:
             where.append(
                 "action IN ('register', 'promote', 'rollback', 'retire', 'retention', "
-                "'golden', 'note', 'tag')"
+                "'golden', 'note', 'tag', 'stage', 'monitor')"
             )
         start, end = _moment(since) if since else None, _moment(until) if until else None
         rows = self._rows(
