@@ -3,24 +3,12 @@ questions in team wording, at least 97 % answered right and none answered wrong.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from evaluation import counts, load_cases, run
-from scenario import MODEL, NOW, seed_scenario
+from scenario import MODEL, NOW
 
 from modeltrail.core.registry.writer import Registry
 
 CONTEXT = {"default_model": MODEL, "clock": lambda: NOW, "timezone": "UTC"}
-
-
-@pytest.fixture(scope="module")
-def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('scenario') / 'registry.db'}"
-    seed_scenario(url)
-    registry = Registry.open(url)
-    yield registry
-    registry.close()
 
 
 def test_the_set_is_large_and_varied() -> None:

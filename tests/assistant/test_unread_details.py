@@ -6,10 +6,8 @@ LLM configured the question goes to the LLM instead."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-import pytest
-from scenario import MODEL, NOW, seed_scenario
+from scenario import MODEL, NOW
 
 from modeltrail.bot.assistant.answers import Answer, AnswerContext, answer
 from modeltrail.core.registry.writer import Registry
@@ -45,15 +43,6 @@ CASES: list[tuple[str, str]] = (
     + [(q.format(m), m) for m in MODELS for q in MODEL_QUESTIONS]
     + [(q.format(v), v.removeprefix("v")) for v in VERSIONS for q in VERSION_QUESTIONS]
 )
-
-
-@pytest.fixture(scope="module")
-def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('scenario') / 'registry.db'}"
-    seed_scenario(url)
-    registry = Registry.open(url)
-    yield registry
-    registry.close()
 
 
 def test_there_are_at_least_a_hundred() -> None:
