@@ -68,6 +68,11 @@ def test_compose_runs_serve_on_postgres_once_the_database_is_healthy() -> None:
     assert app["build"] == "."
     assert app["depends_on"]["db"]["condition"] == "service_healthy"
     assert app["ports"] == ["3000:3000"]
+    # compose's environment wins over its env_file, a copy of .env.example (127.0.0.1)
+    assert app["env_file"] == [{"path": ".env", "required": False}]
+    assert app["environment"]["MODELTRAIL_HTTP_HOST"] == "0.0.0.0"
+    assert app["environment"]["MODELTRAIL_HTTP_PORT"] == "3000"
+    assert set(app["environment"]) <= SETTINGS | {f"{s}_FILE" for s in SETTINGS}
     assert any("/var/lib/postgresql/data" in v for v in db["volumes"])
 
 
@@ -84,8 +89,8 @@ def test_compose_passes_secrets_as_files_through_the_file_settings() -> None:
             assert value == f"/run/secrets/{secret}" and secret in mounted, name
             if service is compose["services"]["modeltrail"]:
                 assert name.removesuffix("_FILE") in SETTINGS, name
-    assert compose["services"]["modeltrail"]["environment"] == {
-        "MODELTRAIL_DATABASE_URL_FILE": "/run/secrets/database_url"
-    }
+    assert compose["services"]["modeltrail"]["environment"]["MODELTRAIL_DATABASE_URL_FILE"] == (
+        "/run/secrets/database_url"
+    )
     for secret in declared.values():
         assert secret["file"].startswith("./secrets/")
