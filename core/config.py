@@ -74,6 +74,13 @@ class Settings:
     # digest emails link to its pages; the link secret signs those links (read, one model).
     public_url: str | None = None
     link_secret: str | None = field(default=None, repr=False)
+    # The audit trail: an HMAC key for the hash chain, and where `serve` anchors the head
+    # once a day ("slack:#channel" or a file path); unset: unkeyed, not anchored.
+    audit_key: str | None = field(default=None, repr=False)
+    audit_anchor: str | None = None
+    # Params / metrics files (register --params, --metrics): refused beyond these.
+    params_max_bytes: int = 10 * 1024 * 1024
+    params_max_keys: int = 100_000
 
     @classmethod
     def load(
@@ -148,6 +155,16 @@ class Settings:
             api_token=_blank_to_none(get("MODELTRAIL_API_TOKEN")),
             public_url=_blank_to_none(get("MODELTRAIL_PUBLIC_URL")),
             link_secret=_blank_to_none(get("MODELTRAIL_LINK_SECRET")),
+            audit_key=_blank_to_none(get("MODELTRAIL_AUDIT_KEY")),
+            audit_anchor=_blank_to_none(get("MODELTRAIL_AUDIT_ANCHOR")),
+            params_max_bytes=int(
+                _number(
+                    get("MODELTRAIL_PARAMS_MAX_BYTES"), "MODELTRAIL_PARAMS_MAX_BYTES", 10 * 1024**2
+                )
+            ),
+            params_max_keys=int(
+                _number(get("MODELTRAIL_PARAMS_MAX_KEYS"), "MODELTRAIL_PARAMS_MAX_KEYS", 100_000)
+            ),
         )
 
     def with_overrides(self, **overrides: object) -> Settings:

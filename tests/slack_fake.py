@@ -15,6 +15,7 @@ the product's mistakes.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import threading
@@ -183,6 +184,7 @@ class FakeSlack:
         # users.info answers: user ID -> real name; usergroups.users.list: group ID -> users
         self.users: dict[str, str] = {}
         self.usergroups: dict[str, list[str]] = {}
+        self.delays: deque[float] = deque()  # seconds to hold the next postMessage answers
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
@@ -251,6 +253,12 @@ class FakeSlack:
         `error` with status 200 is an API error such as channel_not_found)."""
         with self._lock:
             self.failures.extend(Failure(status, retry_after, method, error) for _ in range(times))
+
+    def answer_late(self, seconds: float, *, times: int = 1) -> None:
+        """Accept (and record) the next `times` chat.postMessage calls, but answer each only
+        after `seconds`: what a client with a shorter timeout sees as a failure."""
+        with self._lock:
+            self.delays.extend([seconds] * times)
 
     def posts(self, channel: str | None = None, *, delivered: bool = True) -> list[Call]:
         """chat.postMessage calls (by default only those answered with ok)."""
@@ -360,7 +368,7 @@ class FakeSlack:
         elif method in ("chat.postMessage", "chat.update", "respond"):
             call.problems = limit_problems(data)
             if method == "chat.postMessage":
-                call.ts = f"{1_700_000_000 + next(self._ts)}.000100"
+                call.ts = f"{int(time.time())}.{next(self._ts):06d}"
                 answer.update(channel=data.get("channel"), ts=call.ts)
             elif method == "chat.update":
                 answer.update(channel=data.get("channel"), ts=data.get("ts"))
@@ -397,9 +405,38 @@ class FakeSlack:
             else:
                 call.error = "no_such_subteam"
                 answer = {"ok": False, "error": "no_such_subteam"}
+        elif method == "conversations.history":
+            answer.update(messages=self._history(data), has_more=False)
         with self._lock:
             self.calls.append(call)
-        self._send(request, 200, answer)
+            delay = self.delays.popleft() if method == "chat.postMessage" and self.delays else 0
+        if delay:
+            time.sleep(delay)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self._send(request, 200, answer)  # the client may have given up (answer_late)
+
+    def _history(self, data: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The channel's posted messages, newest first, with their metadata."""
+        oldest = float(data.get("oldest") or 0)
+        with self._lock:
+            posted = [
+                c
+                for c in self.calls
+                if c.method == "chat.postMessage"
+                and c.ts
+                and c.data.get("channel") == data.get("channel")
+                and float(c.ts) >= oldest
+            ]
+        messages = []
+        for c in reversed(posted):
+            message: dict[str, Any] = {"type": "message", "ts": c.ts, "text": c.text}
+            metadata = c.data.get("metadata")
+            if isinstance(metadata, str):
+                metadata = json.loads(metadata)
+            if metadata and str(data.get("include_all_metadata")).lower() in ("1", "true"):
+                message["metadata"] = metadata
+            messages.append(message)
+        return messages[: int(data.get("limit") or 100)]
 
     def _send(
         self,

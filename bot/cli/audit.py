@@ -17,19 +17,76 @@ def audit() -> None:
 
 
 @audit.command("verify")
-def audit_verify() -> None:
-    """Check the hash chain; exit 1 naming the first edited, deleted, inserted or reordered
-    event."""
+@click.option(
+    "--expect",
+    "expect",
+    metavar="SEQ:HASH",
+    help="An anchored head (from `audit head`, kept outside the database): fail unless the "
+    "chain still extends it.",
+)
+@click.option("--json", "as_json", is_flag=True)
+def audit_verify(expect: str | None, as_json: bool) -> None:
+    """Check the hash chain, every version's content and every stage against the events;
+    exit 1 naming the first fault (edited, deleted, inserted or reordered event; a version,
+    stage or golden pointer the events do not produce; a head that no longer extends
+    --expect)."""
+    from modeltrail.core.lifecycle import audit as chain
+
+    anchored = None
+    if expect is not None:
+        try:
+            anchored = chain.parse_head(expect)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
     registry = open_registry()
     try:
-        result = registry.verify_audit()
+        result = registry.verify_audit(expect=anchored)
     finally:
         registry.close()
+    if as_json:
+        print_json(
+            {
+                "ok": result.ok,
+                "events_checked": result.events_checked,
+                "problem": result.problem,
+                "bad_seq": result.bad_seq,
+                "differences": [
+                    {"model": d.model, "version": d.version, "field": d.field, "message": d.message}
+                    for d in result.differences
+                ],
+                "notes": list(result.notes),
+                "head": chain.format_head(result.head),
+                "keyed_events": result.keyed_events,
+            }
+        )
+        if not result.ok:
+            raise SystemExit(1)
+        return
+    for note in result.notes:
+        sys.stderr.write(f"warning: {note}\n")
     if result.ok:
-        say(f"{result.events_checked} events verified")
+        say(f"{result.events_checked} events verified; head {chain.format_head(result.head)}")
         return
     sys.stderr.write(f"error: audit trail broken: {result.problem}\n")
+    for difference in result.differences[1:20]:
+        sys.stderr.write(f"  also: {difference}\n")
+    if len(result.differences) > 20:
+        sys.stderr.write(f"  … and {len(result.differences) - 20} more differences\n")
     raise SystemExit(1)
+
+
+@audit.command("head")
+def audit_head() -> None:
+    """Print the chain head as SEQ:HASH; keep a copy outside the database and check it later
+    with `audit verify --expect SEQ:HASH`."""
+    from modeltrail.core.lifecycle.audit import format_head
+
+    registry = open_registry()
+    try:
+        head = registry.audit_head()
+    finally:
+        registry.close()
+    say(format_head(head))
 
 
 @audit.command("log")

@@ -3,17 +3,21 @@
 Listeners are thin: ack at once (Slack's limit is 3 s), do the work in a lazy listener that
 Bolt runs on a worker thread, answer with `respond()` (ephemeral unless the user said
 `public`) or in the thread. Event retries from Slack (`X-Slack-Retry-Num`) never cause a
-second answer: each event ID is recorded once in the registry database.
+second answer: each event ID is recorded once in the registry database. Nor does a replayed
+request (the same signed bytes sent again within Slack's 5-minute window): each signature is
+recorded once too, and a replay is answered 200 with nothing done.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 
 from modeltrail.bot.slack.blocks import Message
@@ -21,7 +25,7 @@ from modeltrail.bot.slack.handlers import Answerer, Asker, CommandHandler
 from modeltrail.bot.slack.link import SlackLink
 from modeltrail.core.config import Settings
 from modeltrail.core.errors import ConfigError
-from modeltrail.core.registry.writer import Registry
+from modeltrail.core.registry.writer import Registry, utcnow
 
 log = logging.getLogger("modeltrail.slack")
 
@@ -87,10 +91,21 @@ def build_app(
         listener_executor=ThreadPoolExecutor(
             max_workers=LAZY_WORKERS, thread_name_prefix="slack-lazy"
         ),
-        logger=log,
+        logger=_bolt_logger(),
     )
     handler = CommandHandler(registry, settings, answer=answer)
     seen = _EventLedger(registry)
+
+    @app.middleware
+    def drop_replayed_requests(req: BoltRequest, next: Callable[[], BoltResponse]) -> Any:
+        # Bolt has checked the signature and that its timestamp is within 5 minutes; the
+        # same signature again is the same request replayed (by an attacker who captured
+        # it, or a proxy), and must not run a second rollback. Socket Mode has no signature.
+        signature = req.headers.get("x-slack-signature")
+        if signature and not seen.first_signature(signature[0]):
+            log.warning("a replayed Slack request was ignored")
+            return BoltResponse(status=200, body="")
+        return next()
 
     @app.middleware
     def drop_repeated_events(body: dict[str, Any], next: Callable[[], BoltResponse]) -> Any:
@@ -144,6 +159,20 @@ def build_app(
     return app
 
 
+def _bolt_logger() -> logging.Logger:
+    """Bolt's own logger: it logs whole request bodies at INFO (a bad signature, an unhandled
+    request), and those hold user text and response_urls, which act as credentials."""
+    bolt = logging.getLogger("modeltrail.slack.bolt")
+    if not any(isinstance(f, _NoBodies) for f in bolt.filters):
+        bolt.addFilter(_NoBodies())
+    return bolt
+
+
+class _NoBodies(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING and "body" not in str(record.msg).lower()
+
+
 def _answer(text: str, asker: Asker, answer: Answerer | None, settings: Settings) -> list[Message]:
     from modeltrail.bot.slack import reports
     from modeltrail.bot.slack.commands import usage_text
@@ -177,10 +206,24 @@ def _without_mentions(text: str) -> str:
 
 
 class _EventLedger:
-    """Event IDs already taken, in the registry database so that replicas share it."""
+    """Event IDs and request signatures already taken, in the registry database so that
+    replicas share them."""
+
+    # Bolt refuses requests signed more than 5 minutes ago, so a signature need only be
+    # remembered a little longer than that.
+    SIGNATURE_WINDOW = dt.timedelta(minutes=10)
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
+        self._pruned = 0.0
 
     def first_time(self, event_id: str) -> bool:
         return self.registry.record_event_once(f"slack:{event_id}")
+
+    def first_signature(self, signature: str) -> bool:
+        if time.monotonic() - self._pruned > 60:
+            self._pruned = time.monotonic()
+            self.registry.forget_events_before(
+                "slack-sig:", utcnow() - self.SIGNATURE_WINDOW
+            )
+        return self.registry.record_event_once(f"slack-sig:{signature}")

@@ -4,8 +4,9 @@ It claims `version.promoted`, `version.rolled_back`, `version.retired`, `monitor
 (drift or decay in production; and, when a model asks for it, `version.registered`) events
 from the outbox, builds the report and posts it. Slack down or rate-limited (429 with
 Retry-After, 5xx, network errors): the event goes back to the outbox with backoff and is
-retried; nothing is lost. Claims are exclusive (see core/outbox),
-so two `serve` processes never post the same event.
+retried; nothing is lost. Claims are exclusive (see core/outbox) and held one event at a
+time, only while posting, so two `serve` processes never post the same event; a retry first
+looks the post up by its event key, so a post Slack accepted late is not repeated.
 """
 
 from __future__ import annotations
@@ -14,13 +15,16 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from modeltrail.bot.anchor import TOPIC as ANCHOR_TOPIC
+from modeltrail.bot.anchor import anchor_message
 from modeltrail.bot.slack import reports
-from modeltrail.bot.slack.blocks import Message, validate
+from modeltrail.bot.slack.blocks import Message, section, validate
 from modeltrail.core.config import Settings
 from modeltrail.core.diff.engine import VersionDiff
 from modeltrail.core.errors import ModeltrailError
@@ -36,7 +40,9 @@ TOPICS = (
     "version.registered",
     "version.golden",
     "monitoring.alert",
+    ANCHOR_TOPIC,
 )
+EVENT_TYPE = "modeltrail_report"  # Slack message metadata type carrying the event key
 Summarizer = Callable[[Any], str | None]
 
 
@@ -70,6 +76,14 @@ class Undeliverable(Exception):
         self.permanent = permanent
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A report ready to post."""
+
+    channel: str
+    messages: list[Message]
+
+
 class SlackDispatcher:
     def __init__(
         self,
@@ -90,11 +104,42 @@ class SlackDispatcher:
         self.outbox = Outbox(registry.engine)
 
     def run_once(self, limit: int = 10) -> int:
-        """Deliver what is due now; returns how many events were handled."""
-        events = self.outbox.claim(now=self.clock(), limit=limit, topics=TOPICS)
-        for event in events:
+        """Deliver up to `limit` events that are due now; returns how many were handled.
+
+        One event at a time: its report (diffs, the LLM summary: the slow part) is built
+        before it is claimed, and the claim is held only while posting, so a slow summary
+        never lets the lease run out and a second `serve` post the same event.
+        """
+        handled = 0
+        for _ in range(limit * 3):  # a claim lost to another replica does not count
+            if handled >= limit:
+                break
+            event = self.outbox.peek(now=self.clock(), topics=TOPICS)
+            if event is None:
+                break
             try:
-                self.deliver(event)
+                prepared: Prepared | Exception | None = self.prepare(event)
+            except Exception as exc:  # a bug must not stop the dispatcher; keep the event
+                prepared = exc
+            claimed = self.outbox.claim_event(event, now=self.clock())
+            if claimed is None:
+                continue
+            handled += 1
+            self._settle(claimed, prepared)
+        return handled
+
+    def _settle(self, event: OutboxEvent, prepared: Prepared | Exception | None) -> None:
+        if isinstance(prepared, Exception):
+            log.error(
+                "building the report for event %s failed",
+                event.id,
+                exc_info=(type(prepared), prepared, prepared.__traceback__),
+            )
+            self.outbox.fail(event, f"{type(prepared).__name__}: {prepared}", now=self.clock())
+            return
+        if prepared is not None:
+            try:
+                self.post(prepared.channel, prepared.messages, event=event)
             except Undeliverable as exc:
                 status = self.outbox.fail(
                     event,
@@ -104,13 +149,12 @@ class SlackDispatcher:
                     permanent=exc.permanent,
                 )
                 log.warning("slack post for event %s failed (%s): %s", event.id, status, exc)
-                continue
-            except Exception as exc:  # a bug must not stop the dispatcher; keep the event
-                log.exception("building the report for event %s failed", event.id)
+                return
+            except Exception as exc:
+                log.exception("posting the report for event %s failed", event.id)
                 self.outbox.fail(event, f"{type(exc).__name__}: {exc}", now=self.clock())
-                continue
-            self.outbox.complete(event, now=self.clock())
-        return len(events)
+                return
+        self.outbox.complete(event, now=self.clock())
 
     def run_forever(self, stop: threading.Event, interval: float = 0.5) -> None:
         while not stop.is_set():
@@ -125,11 +169,22 @@ class SlackDispatcher:
     # -- one event ---------------------------------------------------------------------------
 
     def deliver(self, event: OutboxEvent) -> None:
+        """Build and post one (claimed) event's report."""
+        prepared = self.prepare(event)
+        if prepared is not None:
+            self.post(prepared.channel, prepared.messages, event=event)
+
+    def prepare(self, event: OutboxEvent) -> Prepared | None:
+        """Where and what to post for `event`; None when nothing is to be posted."""
+        if event.topic == ANCHOR_TOPIC:
+            channel = str(event.payload.get("channel") or "")
+            text = anchor_message(dict(event.payload))
+            return Prepared(channel, [Message(text, section(text))]) if channel else None
         model = event.model or event.payload.get("model")
         if model is None:
-            return
+            return None
         if event.topic == "version.registered" and not self._setting(model, "slack.on_register"):
-            return
+            return None
         channel = self._setting(model, "slack.channel") or self.settings.slack_channel
         if not channel:
             log.info(
@@ -137,9 +192,8 @@ class SlackDispatcher:
                 model,
                 event.id,
             )
-            return
-        messages = self.build(event, model)
-        self.post(str(channel), messages)
+            return None
+        return Prepared(str(channel), self.build(event, model))
 
     def build(self, event: OutboxEvent, model: str) -> list[Message]:
         payload = dict(event.payload)
@@ -196,9 +250,24 @@ class SlackDispatcher:
         found.append((f"All versions of {model}", link(model)))
         return found
 
-    def post(self, channel: str, messages: list[Message]) -> None:
+    def post(
+        self, channel: str, messages: list[Message], *, event: OutboxEvent | None = None
+    ) -> None:
+        """Post the report: the first message, then the rest in its thread.
+
+        The first message carries the event's key as message metadata. A retried event
+        (Slack may have accepted the earlier attempt and answered after the client gave up)
+        looks for that key in the channel's history first, and posts nothing if it is there.
+        """
         first, *rest = messages
-        response = self._post(channel, first, thread_ts=None)
+        key = event.idempotency_key if event is not None else None
+        if event is not None and key and event.attempts > 1:
+            found = self._posted(channel, key, since=event.created_at)
+            if found:
+                log.info("event %s was posted already (ts %s); not posting again", event.id, found)
+                return
+        metadata = {"event_type": EVENT_TYPE, "event_payload": {"key": key}} if key else None
+        response = self._post(channel, first, thread_ts=None, metadata=metadata)
         thread = response.get("ts")
         for message in rest:
             try:
@@ -207,7 +276,41 @@ class SlackDispatcher:
                 # The report itself is posted; retrying the event would post it twice.
                 log.warning("a continuation of the report in %s failed: %s", channel, exc)
 
-    def _post(self, channel: str, message: Message, *, thread_ts: str | None) -> Any:
+    def _posted(self, channel: str, key: str, *, since: dt.datetime) -> str | None:
+        """The ts of the message carrying `key` in `channel` since `since`, if any."""
+        try:
+            response = self.client.conversations_history(
+                channel=channel,
+                oldest=f"{since.timestamp() - 60:.6f}",
+                limit=200,
+                include_all_metadata=True,
+            )
+        except SlackApiError as exc:
+            # Without channels:history the lookup is impossible; posting may then repeat.
+            log.warning(
+                "cannot look up earlier posts in %s (%s); posting again",
+                channel,
+                exc.response.get("error") if hasattr(exc.response, "get") else exc,
+            )
+            return None
+        except OSError as exc:
+            raise Undeliverable(f"Slack unreachable: {exc}") from None
+        for message in response.get("messages") or []:
+            meta = message.get("metadata") or {}
+            if meta.get("event_type") == EVENT_TYPE and (meta.get("event_payload") or {}).get(
+                "key"
+            ) == key:
+                return str(message.get("ts"))
+        return None
+
+    def _post(
+        self,
+        channel: str,
+        message: Message,
+        *,
+        thread_ts: str | None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Any:
         problems = validate(message.payload())
         if problems:
             raise ModeltrailError(f"refusing to post an invalid message: {'; '.join(problems)}")
@@ -215,6 +318,7 @@ class SlackDispatcher:
             response = self.client.chat_postMessage(
                 channel=channel,
                 thread_ts=thread_ts,
+                metadata=metadata,
                 unfurl_links=False,
                 unfurl_media=False,
                 **message.payload(),

@@ -69,7 +69,10 @@ class MonitoringApi:
                 start_response, "413 Content Too Large", {"error": "body over 10 MB"}
             )
         try:
-            body = json.loads(environ["wsgi.input"].read(length) or b"null")
+            try:
+                body = json.loads(environ["wsgi.input"].read(length) or b"null")
+            except RecursionError:
+                raise ValueError("the JSON body is nested too deeply") from None
             result = self.observe(model, body)
         except (ValueError, UsageError, InvalidMetricError, InvalidVersionError) as exc:
             message = exc.message if isinstance(exc, ModeltrailError) else str(exc)

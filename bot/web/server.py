@@ -7,6 +7,11 @@ MLFLOW_WEBHOOK_SECRET; see integrations/mlflow_webhook.py), `POST /api/monitorin
 `GET /healthz` (database reachable, outbox counts), `GET /metrics` (Prometheus; metrics.py,
 which also times every request). Anything else is 404. The API, the pages and the monitoring
 POST check tokens (auth.py).
+
+Bodies are capped per route (`Router.limits`; 1 MiB unless a route says otherwise, 10 MiB
+for monitoring): a request announcing more is answered 413 before its body is read. Waitress
+refuses anything beyond the largest cap itself, so even a chunked upload is not buffered past
+it. Request bodies and response_urls are never logged (see the Bolt logger in slack/app.py).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from modeltrail.core.registry.writer import Registry
 log = logging.getLogger("modeltrail.serve")
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+DEFAULT_BODY_LIMIT = 1024 * 1024  # Slack events and commands, webhooks
 
 
 @dataclass
@@ -37,6 +43,8 @@ class Router:
     prefixes: dict[str, WsgiApp] = field(default_factory=dict)
     # More lines of /healthz: name → a function returning that part's state ("slack": "ok").
     checks: dict[str, Callable[[], str]] = field(default_factory=dict)
+    # Body caps in bytes by path or prefix; others get DEFAULT_BODY_LIMIT.
+    limits: dict[str, int] = field(default_factory=dict)
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -48,6 +56,17 @@ class Router:
         app = None if route is None else self.routes.get(route) or self.prefixes.get(route)
         if app is None:
             return json_response(start_response, "404 Not Found", {"error": "not found"})
+        limit = self.limit_for(path)
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return json_response(start_response, "400 Bad Request", {"error": "bad length"})
+        if length > limit:
+            return json_response(
+                start_response,
+                "413 Content Too Large",
+                {"error": f"body over {limit // 1024} KiB for this route"},
+            )
         return app(environ, start_response)
 
     def route(self, path: str) -> str | None:
@@ -57,6 +76,16 @@ class Router:
         if path == "/healthz" or path in self.routes:
             return path
         return max((p for p in self.prefixes if path.startswith(p)), key=len, default=None)
+
+    def limit_for(self, path: str) -> int:
+        if path in self.limits:
+            return self.limits[path]
+        prefix = next((p for p in self.limits if p.endswith("/") and path.startswith(p)), None)
+        return self.limits[prefix] if prefix is not None else DEFAULT_BODY_LIMIT
+
+    @property
+    def largest_limit(self) -> int:
+        return max([DEFAULT_BODY_LIMIT, *self.limits.values()])
 
     def health(self, start_response: Callable[..., Any]) -> list[bytes]:
         from modeltrail.core.errors import ModeltrailError
@@ -90,6 +119,7 @@ class Service:
     slack_link: Any = None  # slack.link.SlackLink: asks Slack until it answers, in the background
     digest_scheduler: Any = None  # digest_jobs.DigestScheduler, when MODELTRAIL_DIGEST_SCHEDULE
     mlflow_poller: Any = None  # integrations.mlflow_webhook.MlflowPoller, when configured
+    audit_anchor: Any = None  # anchor.HeadAnchor, when MODELTRAIL_AUDIT_ANCHOR is set
     server: Any = None
     app: Any = None  # what waitress serves: the router, wrapped by metrics.attach to time it
     stop_event: threading.Event = field(default_factory=threading.Event)
@@ -111,7 +141,9 @@ class Service:
             port=self.settings.http_port,
             threads=8,
             ident="modeltrail",
+            max_request_body_size=self.router.largest_limit,
         )
+        self.server.channel_class = _capped_channel(self.router)
         web = threading.Thread(target=self.server.run, name="http", daemon=True)
         web.start()
         self.threads.append(web)
@@ -152,6 +184,15 @@ class Service:
             )
             link.start()
             self.threads.append(link)
+        if self.audit_anchor is not None:
+            anchor = threading.Thread(
+                target=self.audit_anchor.run_forever,
+                args=(self.stop_event,),
+                name="audit-anchor",
+                daemon=True,
+            )
+            anchor.start()
+            self.threads.append(anchor)
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -168,6 +209,35 @@ class Service:
         if self.server is not None:
             self.server.task_dispatcher.shutdown(timeout=1)
             self.server.trigger.close()
+
+
+def _capped_channel(router: Router) -> type:
+    """A waitress channel whose parser applies the route's body cap as soon as the headers
+    are in: waitress refuses an announced (or chunked) body beyond `max_request_body_size`
+    with 413 without reading it, so each request gets its own route's cap as that limit."""
+    from waitress.channel import HTTPChannel
+    from waitress.parser import HTTPRequestParser
+
+    class Parser(HTTPRequestParser):  # type: ignore[misc]
+        def parse_header(self, header_plus: bytes) -> None:
+            super().parse_header(header_plus)
+            self.adj = _Capped(self.adj, router.limit_for(self.path or ""))
+
+    class Channel(HTTPChannel):  # type: ignore[misc]
+        parser_class = Parser
+
+    return Channel
+
+
+class _Capped:
+    """waitress Adjustments with another body limit (everything else passed through)."""
+
+    def __init__(self, adj: Any, limit: int) -> None:
+        self._adj = adj
+        self.max_request_body_size = limit
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._adj, name)
 
 
 def _warm_up() -> None:
@@ -219,7 +289,11 @@ def build_service(settings: Settings, registry: Registry) -> Service:
         else:
             from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-            router.routes["/slack/events"] = SlackRequestHandler(app, path="/slack/events")
+            from modeltrail.bot.slack.bodies import checked
+
+            router.routes["/slack/events"] = checked(
+                SlackRequestHandler(app, path="/slack/events")
+            )
         service.dispatcher = SlackDispatcher(
             registry,
             client,
@@ -235,6 +309,17 @@ def build_service(settings: Settings, registry: Registry) -> Service:
         from modeltrail.bot.integrations import mlflow_webhook
 
         mlflow_webhook.attach(service, settings, registry)
+    if settings.audit_anchor:
+        from modeltrail.bot.anchor import Destination, HeadAnchor
+        from modeltrail.core.errors import ConfigError
+
+        destination = Destination.parse(settings.audit_anchor)
+        if destination.kind == "slack" and not settings.slack_bot_token:
+            raise ConfigError(
+                f"MODELTRAIL_AUDIT_ANCHOR={settings.audit_anchor} needs SLACK_BOT_TOKEN",
+                hint="set the token, or anchor to a file path instead",
+            )
+        service.audit_anchor = HeadAnchor(registry, destination)
     from modeltrail.bot.web import api, metrics, monitoring_api, pages
     from modeltrail.bot.web.auth import Gate
 
@@ -243,6 +328,7 @@ def build_service(settings: Settings, registry: Registry) -> Service:
     router.prefixes[api.PREFIX] = api.ReadApi(registry, gate)
     router.prefixes[pages.PREFIX] = pages.Pages(registry, gate)
     metrics.attach(service)
+    router.limits[monitoring_api.PREFIX] = monitoring_api.MAX_BODY
     return service
 
 
@@ -290,6 +376,8 @@ def serve_forever(settings: Settings, registry: Registry, say: Callable[[str], N
         say("MLflow: webhooks at POST /webhooks/mlflow")
     if service.mlflow_poller is not None:
         say(f"MLflow: importing new versions every {settings.mlflow_poll_seconds:g} s")
+    if service.audit_anchor is not None:
+        say(f"audit: the chain head is anchored daily to {settings.audit_anchor}")
     stopped = threading.Event()
 
     def _stop(signum: int, _frame: Any) -> None:

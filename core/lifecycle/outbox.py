@@ -90,6 +90,24 @@ class Outbox:
         only = None if topics is None else schema.outbox.c.topic.in_(topics)
         return [_event(r) for r in self._queue.claim(now=now, limit=limit, lease=lease, where=only)]
 
+    def peek(
+        self, *, now: dt.datetime, topics: tuple[str, ...] | None = None
+    ) -> OutboxEvent | None:
+        """The next due event, not claimed (see `claim_event`)."""
+        only = None if topics is None else schema.outbox.c.topic.in_(topics)
+        row = self._queue.peek(now=now, where=only)
+        return None if row is None else _event(row)
+
+    def claim_event(
+        self, event: OutboxEvent, *, now: dt.datetime, lease: dt.timedelta = dt.timedelta(minutes=2)
+    ) -> OutboxEvent | None:
+        """Claim exactly `event` (seen with `peek`); None when it is no longer due (another
+        consumer took or finished it meanwhile)."""
+        rows = self._queue.claim(
+            now=now, limit=1, lease=lease, where=schema.outbox.c.id == event.id
+        )
+        return _event(rows[0]) if rows else None
+
     def complete(self, event: OutboxEvent, *, now: dt.datetime) -> bool:
         """Mark delivered. False when the claim had expired and was taken over."""
         return self._queue.settle(event, status="done", done_at=now, last_error=None)

@@ -11,12 +11,12 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
 
 from modeltrail.core.errors import DatabaseError, ModelNotFoundError, UsageError
-from modeltrail.core.lifecycle import audit
 from modeltrail.core.records import Environment
+from modeltrail.core.registry import integrity
 from modeltrail.core.store import schema
 from modeltrail.core.store.engine import WRITE
 from modeltrail.core.versioning import SemVer
@@ -29,9 +29,12 @@ def utcnow() -> dt.datetime:
 class RegistryBase:
     """The registry's engine, clock and transactions; see `Registry` for the whole door."""
 
-    def __init__(self, engine: Engine, *, clock: Any = utcnow) -> None:
+    def __init__(
+        self, engine: Engine, *, clock: Any = utcnow, audit_key: str | None = None
+    ) -> None:
         self.engine = engine
         self._clock = clock
+        self._audit_key = integrity.audit_key(audit_key)
         self._sqlite = engine.dialect.name == "sqlite"
         self._environments: dict[str, Environment] = {}  # content-addressed, never stale
 
@@ -73,36 +76,19 @@ class RegistryBase:
         after: Mapping[str, Any] | None,
         reason: str | None,
     ) -> int:
-        head_query = select(schema.audit_head.c.seq, schema.audit_head.c.hash).where(
-            schema.audit_head.c.id == 1
+        return integrity.append(
+            conn,
+            sqlite=self._sqlite,
+            key=self._audit_key,
+            now=now,
+            actor=actor,
+            action=action,
+            model=model,
+            version=version,
+            before=before,
+            after=after,
+            reason=reason,
         )
-        if not self._sqlite:
-            head_query = head_query.with_for_update()
-        head = conn.execute(head_query).first()
-        seq, prev_hash = (head[0] + 1, head[1]) if head else (1, audit.GENESIS)
-        fields = {
-            "seq": seq,
-            "created_at": now.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-            "actor": actor,
-            "action": action,
-            "model": model,
-            "version": version,
-            "before": audit.canonical_json(before),
-            "after": audit.canonical_json(after),
-            "reason": reason,
-            "prev_hash": prev_hash,
-        }
-        digest = audit.event_hash(**fields)
-        conn.execute(insert(schema.audit_events), {**fields, "hash": digest})
-        if head is None:
-            conn.execute(insert(schema.audit_head), {"id": 1, "seq": seq, "hash": digest})
-        else:
-            conn.execute(
-                update(schema.audit_head)
-                .where(schema.audit_head.c.id == 1)
-                .values(seq=seq, hash=digest)
-            )
-        return seq
 
     # -- helpers --------------------------------------------------------------------------
 

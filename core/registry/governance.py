@@ -8,7 +8,7 @@ also appends the audit events and the outbox rows announcing it.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -167,16 +167,18 @@ class GovernanceMixin(ReadingMixin):
             policy = self.approval_policy(model)
             if policy.approvals:
                 raise ApprovalRequired(model, version, policy)
-        state = self.model_state(model)
-        plan = plan_stage(state, version, to, reason)
-        decision = None
-        if to == "production":
+
+        def gate(state: ModelState) -> GateDecision | None:
+            if to != "production":
+                return None
             decision = self.judge(model, version, baseline=state.production)
             if not decision.allowed and not force:
                 raise PromotionBlocked(model, decision)
-        forced = bool(force and decision is not None and not decision.allowed)
-        self._apply(plan, actor=actor, expected=state, decision=decision, forced=forced)
-        return MoveResult(plan, decision, forced)
+            return decision
+
+        return self._move(
+            model, lambda state: plan_stage(state, version, to, reason), actor=actor, gate=gate
+        )
 
     def judge(self, model: str, candidate: str, *, baseline: str | None) -> GateDecision:
         """The gate's verdict on `candidate` against `baseline` (itself when None)."""
@@ -191,27 +193,19 @@ class GovernanceMixin(ReadingMixin):
         return judge_promotion(candidate, diff_versions(old, new), self.gate_rules(model))
 
     def rollback(self, model: str, *, actor: str, reason: str) -> MoveResult:
-        state = self.model_state(model)
-        plan = plan_rollback(state, reason)
-        self._apply(plan, actor=actor, expected=state)
-        return MoveResult(plan)
+        # The target is chosen under the model's lock, so a retirement committed a moment
+        # earlier is seen and the retired version is never brought back.
+        return self._move(model, lambda state: plan_rollback(state, reason), actor=actor)
 
     def retire(self, model: str, version: str, *, actor: str, reason: str) -> MoveResult:
         version = str(SemVer.parse(version))
-        state = self.model_state(model)
-        plan = plan_retire(state, version, reason)
-        self._apply(plan, actor=actor, expected=state)
-        return MoveResult(plan)
+        return self._move(model, lambda state: plan_retire(state, version, reason), actor=actor)
 
     def plan_retention(self, model: str, keep: int = 3) -> Plan:
         return plan_retention(self.model_state(model), keep)
 
     def apply_retention(self, model: str, *, keep: int = 3, actor: str) -> MoveResult:
-        state = self.model_state(model)
-        plan = plan_retention(state, keep)
-        if not plan.is_empty:
-            self._apply(plan, actor=actor, expected=state)
-        return MoveResult(plan)
+        return self._move(model, lambda state: plan_retention(state, keep), actor=actor)
 
     def set_golden(
         self, model: str, version: str, *, actor: str, reason: str | None = None
@@ -260,50 +254,55 @@ class GovernanceMixin(ReadingMixin):
             )
         return previous
 
+    def _move(
+        self,
+        model: str,
+        planner: Callable[[ModelState], Plan],
+        *,
+        actor: str,
+        gate: Callable[[ModelState], GateDecision | None] | None = None,
+    ) -> MoveResult:
+        """Plan with `planner` and apply the plan, both under the model's lock.
+
+        The gate diffs the candidate against the production it would replace, which loads
+        whole versions, so it runs before the lock; when production changed meanwhile the
+        move is refused (the person decided against a state that is gone). Whatever this
+        code does, the database refuses a second production (a partial unique index).
+        """
+        judged = decision = None
+        if gate is not None:
+            judged = self.model_state(model)
+            planner(judged)  # a move that is refused anyway is refused before the diff
+            decision = gate(judged)
+        with self._write() as conn:
+            model_id = self._model_id(conn, model, lock=True)
+            state = self._state(conn, model, model_id)
+            if judged is not None and state.production != judged.production:
+                raise LifecycleError(
+                    f"{model}: production changed to {state.production or 'none'} while this "
+                    "was being decided; run the command again",
+                )
+            plan = planner(state)
+            forced = decision is not None and not decision.allowed
+            if not plan.is_empty:
+                self._apply(conn, model_id, plan, state, actor, decision, forced)
+            return MoveResult(plan, decision, forced)
+
     def _apply(
         self,
-        plan: Plan,
-        *,
-        actor: str,
-        expected: ModelState,
-        decision: GateDecision | None = None,
-        forced: bool = False,
-    ) -> None:
-        """Apply `plan` in one transaction, refusing if the stages moved since planning."""
-        if plan.is_empty:
-            return
-        with self._write() as conn:
-            self._apply_in(
-                conn, plan, actor=actor, expected=expected, decision=decision, forced=forced
-            )
-
-    def _apply_in(
-        self,
         conn: Connection,
+        model_id: int,
         plan: Plan,
-        *,
-        actor: str,
         expected: ModelState,
-        decision: GateDecision | None = None,
-        forced: bool = False,
+        actor: str,
+        decision: GateDecision | None,
+        forced: bool,
         extra: Mapping[str, Any] | None = None,
     ) -> None:
-        """`_apply` inside a transaction the caller holds (an approval commits its own rows
-        with the promotion); `extra` joins the main move's audit record and report."""
+        """Apply `plan` (made from `expected`, read under the same lock) in `conn`; `extra`
+        joins the main move's audit record and report."""
         now = self._clock()
         v, sc = schema.versions, schema.stage_changes
-        model_id = self._model_id(conn, plan.model, lock=True)
-        fresh = self._state(conn, plan.model, model_id)
-        current = {s.version: s.stage for s in fresh.versions}
-        # Any stage move (or golden change) since planning can invalidate the plan, not
-        # only moves of the versions it touches: a production promoted meanwhile would
-        # otherwise leave two. Versions registered meanwhile (stage none) do not matter.
-        moved = [s.version for s in expected.versions if current.get(s.version) != s.stage]
-        if moved or fresh.golden != expected.golden:
-            what = f"{moved[0]} changed stage" if moved else "the golden version changed"
-            raise LifecycleError(
-                f"{plan.model}: {what} while this was being decided; run the command again",
-            )
         last_seq = 0
         for move in plan.moves:
             version_id = self._version_id(conn, model_id, SemVer.parse(move.version))
@@ -354,6 +353,38 @@ class GovernanceMixin(ReadingMixin):
             key=f"audit:{last_seq}",
             now=now,
         )
+
+    def _apply_in(
+        self,
+        conn: Connection,
+        plan: Plan,
+        *,
+        actor: str,
+        expected: ModelState,
+        decision: GateDecision | None = None,
+        forced: bool = False,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Apply a plan made before the caller took its transaction (an approval commits
+        its own rows with the promotion): refused if the stages moved since planning."""
+        model_id = self._model_id(conn, plan.model, lock=True)
+        fresh = self._state(conn, plan.model, model_id)
+        current = {s.version: s.stage for s in fresh.versions}
+        # Versions registered meanwhile count too: one promoted meanwhile would otherwise
+        # leave two productions (the unique index would refuse it; this says why).
+        moved = [s.version for s in expected.versions if current.get(s.version) != s.stage]
+        moved += [
+            s.version
+            for s in fresh.versions
+            if s.version not in {e.version for e in expected.versions} and s.stage != "none"
+        ]
+        if moved or fresh.golden != expected.golden:
+            what = f"{moved[0]} changed stage" if moved else "the golden version changed"
+            raise LifecycleError(
+                f"{plan.model}: {what} while this was being decided; run the command again",
+            )
+        if not plan.is_empty:
+            self._apply(conn, model_id, plan, fresh, actor, decision, forced, extra)
 
     # -- tags and notes (the mutable part of a version) -----------------------------------
 

@@ -22,6 +22,7 @@ from modeltrail.core.records import (
     VersionRecord,
     VersionSummary,
 )
+from modeltrail.core.registry import integrity
 from modeltrail.core.registry.base import RegistryBase
 from modeltrail.core.store import reads, schema
 from modeltrail.core.versioning import SemVer
@@ -146,11 +147,13 @@ class ReadingMixin(RegistryBase):
         with self._read() as conn:
             return [audit.StoredEvent(**r).to_event() for r in conn.execute(query).mappings()]
 
-    def verify_audit(self) -> audit.VerifyResult:
-        a = schema.audit_events
+    def verify_audit(self, *, expect: tuple[int, str] | None = None) -> audit.VerifyResult:
+        """The chain (keyed when a key is set), the anchored head `expect` (seq, hash) when
+        given, and every version and stage against what the events record."""
         with self._read() as conn:
-            head = conn.execute(select(schema.audit_head.c.seq, schema.audit_head.c.hash)).first()
-            rows = conn.execute(select(a).order_by(a.c.seq)).mappings()
-            return audit.verify_chain(
-                (audit.StoredEvent(**r) for r in rows), tuple(head) if head else None
-            )
+            return integrity.verify(conn, key=self._audit_key, expect=expect)
+
+    def audit_head(self) -> tuple[int, str] | None:
+        """(seq, hash) of the newest event, or None for an empty trail."""
+        with self._read() as conn:
+            return integrity.head(conn)

@@ -18,6 +18,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from modeltrail.core.errors import DuplicateVersionError, VersionNotFoundError
 from modeltrail.core.lifecycle.outbox import enqueue
 from modeltrail.core.params import encode_value
+from modeltrail.core.registry import integrity
 from modeltrail.core.registry.base import RegistryBase
 from modeltrail.core.registry.rows import register_summary, snapshot_row
 from modeltrail.core.store import schema
@@ -147,6 +148,13 @@ class RegistrationMixin(RegistryBase):
         conn.execute(
             update(schema.models).where(schema.models.c.id == model_id).values(updated_at=now)
         )
+        summary = register_summary(draft, flat_params, points, self._version_of(conn, parent_id))
+        # The digests of what was just written, read back (but the metric points, which the
+        # writer already holds): `audit verify` recomputes them from the tables.
+        summary["content"] = integrity.content_digests(
+            conn, [version_id], points={version_id: points}
+        )[version_id]
+        summary["tags"] = {k: str(v) for k, v in draft.tags.items()}
         seq = self._append_audit(
             conn,
             now=now,
@@ -155,7 +163,7 @@ class RegistrationMixin(RegistryBase):
             model=model,
             version=str(version),
             before=None,
-            after=register_summary(draft, flat_params, points, self._version_of(conn, parent_id)),
+            after=summary,
             reason=draft.description,
         )
         enqueue(

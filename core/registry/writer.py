@@ -11,6 +11,7 @@ and validates a registration (with `rows`) before writing any of it.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Any
 
@@ -62,7 +63,7 @@ class Registry(RegistrationMixin, ApprovalsMixin, TokensMixin, ArtifactsMixin):
         except BaseException:
             engine.dispose()
             raise
-        registry = cls(engine, clock=clock)
+        registry = cls(engine, clock=clock, audit_key=settings.audit_key)
         registry.settings = settings
         return registry
 
@@ -207,6 +208,16 @@ class Registry(RegistrationMixin, ApprovalsMixin, TokensMixin, ArtifactsMixin):
             conn.execute(
                 delete(schema.processed_events).where(schema.processed_events.c.key == key[:200])
             )
+
+
+    def forget_events_before(self, prefix: str, before: dt.datetime) -> int:
+        """Drop IDs starting with `prefix` recorded before `before` (those only matter for a
+        bounded window, like request signatures); returns how many."""
+        pe = schema.processed_events
+        with self._write() as conn:
+            old = pe.c.key.startswith(prefix, autoescape=True) & (pe.c.seen_at < before)
+            result = conn.execute(delete(pe).where(old))
+            return int(result.rowcount)
 
 
 def _is_version_conflict(exc: IntegrityError) -> bool:

@@ -64,11 +64,7 @@ class LeaseQueue:
         """Take up to `limit` due rows (pending and due, or claimed with an expired lease)
         for `lease` under one fresh token; returns them as they now stand in the table."""
         t = self.table
-        due = or_(
-            and_(t.c.status == "pending", t.c.next_attempt_at <= now),
-            and_(t.c.status == self.claimed, t.c.lease_until <= now),
-        )
-        query = select(t).where(due).order_by(t.c.id).limit(limit)
+        query = select(t).where(self._due(now)).order_by(t.c.id).limit(limit)
         if where is not None:
             query = query.where(where)
         # PostgreSQL: replicas never take the same row. SQLite has no row locks; the write
@@ -87,6 +83,26 @@ class LeaseQueue:
                 .values(attempts=t.c.attempts + 1, **held)
             )
         return [{**r, **held, "attempts": r["attempts"] + 1} for r in rows]
+
+    def _due(self, now: dt.datetime) -> ColumnElement[bool]:
+        t = self.table
+        return or_(
+            and_(t.c.status == "pending", t.c.next_attempt_at <= now),
+            and_(t.c.status == self.claimed, t.c.lease_until <= now),
+        )
+
+    def peek(
+        self, *, now: dt.datetime, where: ColumnElement[bool] | None = None
+    ) -> dict[str, Any] | None:
+        """The next row `claim` would take, without taking it: a consumer prepares slow work
+        (an LLM summary) for it first, then claims exactly that row (`where` on its id)."""
+        t = self.table
+        query = select(t).where(self._due(now)).order_by(t.c.id).limit(1)
+        if where is not None:
+            query = query.where(where)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else dict(row)
 
     def settle(self, row: Claimed, **values: Any) -> bool:
         """Write `values` and end the lease, only while `row` is still held under its claim

@@ -31,6 +31,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
 )
 
 metadata = MetaData(
@@ -131,6 +132,14 @@ versions = Table(
     Index("ix_versions_order", "model_id", "major", "minor", "patch"),
     Index("ix_versions_commit", "code_commit"),
     Index("ix_versions_stage", "model_id", "stage"),  # added in 0002
+    # Added in 0008: the database itself refuses a second production version of a model.
+    Index(
+        "ux_versions_one_production",
+        "model_id",
+        unique=True,
+        sqlite_where=text("stage = 'production'"),
+        postgresql_where=text("stage = 'production'"),
+    ),
 )
 
 params = Table(
@@ -227,6 +236,8 @@ audit_events = Table(
     Column("reason", Text),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # Added in 0008: the hash is an HMAC under MODELTRAIL_AUDIT_KEY (plain sha256 otherwise).
+    Column("keyed", Boolean, nullable=False, server_default=false()),
     Index("ix_audit_events_model", "model", "seq"),
 )
 
@@ -238,6 +249,8 @@ audit_head = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", Integer, nullable=False),
     Column("hash", String(64), nullable=False),
+    # Added in 0008: the first event held to the rules that release introduced.
+    Column("rules_from", Integer, nullable=False, server_default="1"),
 )
 
 

@@ -129,10 +129,11 @@ def test_deleted_head_is_caught(chained: Registry) -> None:
     assert result.problem is not None and "head is missing" in result.problem
 
 
-def _forge(registry: Registry, seq: int, prev_hash: str) -> None:
+def _forge(registry: Registry, seq: int, prev_hash: str, created_at: str | None = None) -> None:
     fields = {
         "seq": seq,
-        "created_at": dt.datetime(2026, 1, 1, tzinfo=dt.UTC).isoformat(timespec="microseconds"),
+        "created_at": created_at
+        or dt.datetime(2026, 1, 1, tzinfo=dt.UTC).isoformat(timespec="microseconds"),
         "actor": "Mallory",
         "action": "register",
         "model": "fraud",
@@ -155,7 +156,8 @@ def _forge(registry: Registry, seq: int, prev_hash: str) -> None:
 def test_forged_event_appended_with_a_valid_hash_disagrees_with_the_head(
     chained: Registry,
 ) -> None:
-    _forge(chained, EVENTS + 1, stored(chained, EVENTS).hash)
+    last = stored(chained, EVENTS)
+    _forge(chained, EVENTS + 1, last.hash, last.created_at)
     result = chained.verify_audit()
     assert (result.ok, result.bad_seq, result.events_checked) == (False, EVENTS + 1, EVENTS + 1)
     assert result.problem is not None and "added at the end" in result.problem
@@ -169,7 +171,7 @@ def test_forged_event_inserted_in_the_middle_is_caught(chained: Registry) -> Non
         run_sql(
             chained, "UPDATE audit_events SET seq = :new WHERE seq = :old", new=seq + 1, old=seq
         )
-    _forge(chained, 3, stored(chained, 2).hash)
+    _forge(chained, 3, stored(chained, 2).hash, stored(chained, 2).created_at)
     result = chained.verify_audit()
     assert (result.ok, result.bad_seq, result.events_checked) == (False, 4, 3)
 
