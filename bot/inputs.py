@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from modeltrail.core.errors import UsageError
 from modeltrail.core.params import parse_cli_value
+from modeltrail.core.safe_files import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_KEYS,
+    load_json,
+    load_yaml,
+    read_regular_file,
+)
 
 
 def split_pair(text: str, what: str) -> tuple[str, str]:
@@ -24,25 +30,22 @@ def pairs_to_params(pairs: Iterable[str]) -> dict[str, Any]:
     return {key: parse_cli_value(value) for key, value in (split_pair(p, "--param") for p in pairs)}
 
 
-def load_mapping_file(path: str, what: str) -> dict[str, Any]:
-    """A YAML or JSON file holding a mapping (params.yaml, metrics.json, …)."""
+def load_mapping_file(
+    path: str,
+    what: str,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_keys: int = DEFAULT_MAX_KEYS,
+) -> dict[str, Any]:
+    """A YAML or JSON file holding a mapping (params.yaml, metrics.json, …): a regular file
+    within the size and key limits, no key twice (see core/safe_files.py)."""
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{what} file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {what} file {path}: {exc}") from None
-    try:
-        if file.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            import yaml
-
-            data = yaml.safe_load(text)
-    except (ValueError, Exception) as exc:  # yaml.YAMLError does not derive from ValueError
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UsageError(f"{what} file {path} is not valid {_format(file)}: {first}") from None
+    text = read_regular_file(path, what, max_bytes=max_bytes)
+    where = f"{what} file {path}"
+    if file.suffix.lower() == ".json":
+        data = load_json(text, where, max_keys=max_keys)
+    else:
+        data = load_yaml(text, where, max_keys=max_keys)
     if data is None:
         return {}
     if not isinstance(data, Mapping):
@@ -61,7 +64,3 @@ def flatten_metrics(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]
         else:
             flat[name] = value
     return flat
-
-
-def _format(file: Path) -> str:
-    return "JSON" if file.suffix.lower() == ".json" else "YAML"

@@ -143,12 +143,13 @@ def register(
         cache_path=(Path(settings.cache_dir) / "statcache.db") if settings.cache_dir else None,
         settings=settings,
     )
+    limits = {"max_bytes": settings.params_max_bytes, "max_keys": settings.params_max_keys}
     for path in params_file:
-        run.log_params(load_mapping_file(path, "params"))
+        run.log_params(load_mapping_file(path, "params", **limits))
     run.log_params(pairs_to_params(param))
     metric_values: dict[str, Any] = {}
     for path in metrics_file:
-        metric_values.update(flatten_metrics(load_mapping_file(path, "metrics")))
+        metric_values.update(flatten_metrics(load_mapping_file(path, "metrics", **limits)))
     for pair in metric:
         key, value = split_pair(pair, "--metric")
         metric_values[key] = value
