@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -59,8 +60,10 @@ def build_recipe(record: VersionRecord) -> Recipe:
     clone = checkout = dirty = None
     if code is not None:
         source = code.remote_url or code.repo_root
-        clone = f"git clone {shlex.quote(source)} {shlex.quote(record.model)}-{record.version}"
-        checkout = f"git -C {shlex.quote(record.model)}-{record.version} checkout {code.commit}"
+        folder = shlex.quote(f"{record.model}-{record.version}")
+        clone = f"git clone {shlex.quote(source)} {folder}"
+        if code.commit and _HEX.match(code.commit):
+            checkout = f"git -C {folder} checkout {shlex.quote(code.commit)}"
         if code.dirty:
             files = ", ".join(code.dirty_files[:10]) + (" …" if len(code.dirty_files) > 10 else "")
             dirty = (
@@ -92,11 +95,21 @@ def _dvc_hint(snapshot: DataSnapshot) -> str | None:
     return f"dvc checkout {target} (or: dvc pull {target})"
 
 
+_HEX = re.compile(r"^[0-9a-fA-F]{7,128}$")
+
+
+def _comment(text: str) -> str:
+    """`text` safe inside a shell comment: control characters (a newline would end the
+    comment and run the rest) shown escaped."""
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+
+
 def verify_script(record: VersionRecord) -> str:
     """A POSIX shell script that checks every recorded data digest with sha256sum."""
     lines = [
         "#!/bin/sh",
-        f"# Verify the data of {record.model} {record.version} against the digests modeltrail",
+        f"# Verify the data of {_comment(record.model)} {_comment(record.version)} against the "
+        "digests modeltrail",
         "# recorded. Run from the directory training ran in. Exit status 1 on any mismatch.",
         "status=0",
         "check() {",
@@ -106,16 +119,18 @@ def verify_script(record: VersionRecord) -> str:
         "}",
     ]
     for snapshot in record.data:
-        if snapshot.kind == "file" and snapshot.digest:
+        role, where = _comment(snapshot.role), _comment(snapshot.path)
+        if snapshot.kind == "file" and snapshot.digest and _HEX.match(snapshot.digest):
             lines.append(f"check {snapshot.digest} {shlex.quote(snapshot.path)}")
         elif snapshot.kind == "directory" and snapshot.manifest:
-            lines.append(
-                f"# {snapshot.role}: directory {snapshot.path}, {len(snapshot.manifest)} files"
-            )
+            lines.append(f"# {role}: directory {where}, {len(snapshot.manifest)} files")
             for entry in snapshot.manifest:
                 path = f"{snapshot.path.rstrip('/')}/{entry.path}"
-                lines.append(f"check {entry.digest} {shlex.quote(path)}")
+                if _HEX.match(entry.digest or ""):
+                    lines.append(f"check {entry.digest} {shlex.quote(path)}")
+                else:
+                    lines.append(f"# {_comment(path)}: its digest is not hexadecimal")
         else:
-            lines.append(f"# {snapshot.role}: {snapshot.path} was recorded without a digest")
+            lines.append(f"# {role}: {where} was recorded without a (valid) digest")
     lines += ['[ "$status" -eq 0 ] && echo "all data matches"', 'exit "$status"', ""]
     return "\n".join(lines)

@@ -56,6 +56,41 @@ def check_metric_points(
     return checked
 
 
+_COMMIT = re.compile(r"^[0-9a-fA-F]{7,64}$")
+
+
+def has_control(text: str) -> bool:
+    return any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text)
+
+
+def check_text_fields(draft: VersionDraft) -> None:
+    """Names, roles, tags and URIs never hold control characters (a newline in a data role
+    once ran as a command in `reproduce`'s verify-data.sh), and a commit is hexadecimal."""
+    fields: list[tuple[str, str | None]] = []
+    for snap in draft.data:
+        fields += [(f"data role {snap.role!r}", snap.role), (f"data {snap.role!r} path", snap.path)]
+        fields.append((f"data {snap.role!r} digest", snap.digest))
+    for art in draft.artifacts:
+        fields.append((f"artifact name {art.name!r}", art.name))
+        fields.append((f"artifact {art.name!r} URI", art.uri))
+    for key, value in draft.tags.items():
+        fields += [(f"tag name {key!r}", key), (f"tag {key!r}", str(value))]
+    if draft.code is not None:
+        fields += [
+            ("code repository", draft.code.repo_root),
+            ("code remote URL", draft.code.remote_url),
+            ("code branch", draft.code.branch),
+        ]
+        if draft.code.commit is not None and not _COMMIT.match(draft.code.commit):
+            raise UsageError(
+                f"commit {draft.code.commit!r} is not a git commit (7 to 64 hexadecimal digits)",
+                hint="check GITHUB_SHA / CI_COMMIT_SHA or the MLflow run's source commit",
+            )
+    for what, text in fields:
+        if text is not None and has_control(text):
+            raise UsageError(f"the {what} holds control characters (a newline, tab or escape)")
+
+
 def check_unique(items: Sequence[Any], attribute: str, what: str) -> None:
     seen: set[str] = set()
     for item in items:

@@ -34,7 +34,12 @@ from modeltrail.core.registry.approvals import ApprovalsMixin
 from modeltrail.core.registry.artifacts import ArtifactsMixin
 from modeltrail.core.registry.base import first_line, utcnow
 from modeltrail.core.registry.registration import RegistrationMixin
-from modeltrail.core.registry.rows import check_metric_points, check_model_name, check_unique
+from modeltrail.core.registry.rows import (
+    check_metric_points,
+    check_model_name,
+    check_text_fields,
+    check_unique,
+)
 from modeltrail.core.registry.tokens import TokensMixin
 from modeltrail.core.store import schema
 from modeltrail.core.store.engine import ensure_schema, make_engine
@@ -97,6 +102,7 @@ class Registry(RegistrationMixin, ApprovalsMixin, TokensMixin, ArtifactsMixin):
         points = check_metric_points(draft.metric_points)
         check_unique(draft.data, "role", "data snapshot")
         check_unique(draft.artifacts, "name", "artifact")
+        check_text_fields(draft)
         explicit = SemVer.parse(draft.version) if draft.version is not None else None
         if explicit is not None and max(explicit.major, explicit.minor, explicit.patch) >= 2**31:
             raise InvalidVersionError(draft.version or "")  # beyond the integer columns
