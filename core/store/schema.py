@@ -132,7 +132,7 @@ versions = Table(
     Index("ix_versions_order", "model_id", "major", "minor", "patch"),
     Index("ix_versions_commit", "code_commit"),
     Index("ix_versions_stage", "model_id", "stage"),  # added in 0002
-    # Added in 0008: the database itself refuses a second production version of a model.
+    # Added in 0010: the database itself refuses a second production version of a model.
     Index(
         "ux_versions_one_production",
         "model_id",
@@ -236,7 +236,7 @@ audit_events = Table(
     Column("reason", Text),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
-    # Added in 0008: the hash is an HMAC under MODELTRAIL_AUDIT_KEY (plain sha256 otherwise).
+    # Added in 0010: the hash is an HMAC under MODELTRAIL_AUDIT_KEY (plain sha256 otherwise).
     Column("keyed", Boolean, nullable=False, server_default=false()),
     Index("ix_audit_events_model", "model", "seq"),
 )
@@ -249,7 +249,7 @@ audit_head = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", Integer, nullable=False),
     Column("hash", String(64), nullable=False),
-    # Added in 0008: the first event held to the rules that release introduced.
+    # Added in 0010: the first event held to the rules that release introduced.
     Column("rules_from", Integer, nullable=False, server_default="1"),
 )
 

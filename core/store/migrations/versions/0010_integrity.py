@@ -1,7 +1,7 @@
 """integrity: one production per model enforced by the database; keyed audit events
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 
 A partial unique index allows at most one `production` row per model (the golden version is a
 single pointer on `models`, so one golden per model holds by construction). A registry that
@@ -23,8 +23,8 @@ from alembic import op
 
 from modeltrail.core.errors import DatabaseError
 
-revision = "0008"
-down_revision = "0007"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
