@@ -7,8 +7,8 @@ whatever does not fit is counted ("… and 9,950 more params changed"), so a dif
 params costs the same as a small one.
 
 Every string that comes from the registry (names, descriptions, notes, commit subjects) is
-JSON-quoted inside a <registry_data> block; the system prompt tells the model that nothing in
-that block is an instruction.
+JSON-quoted inside a <registry_data> block, with `<` and `>` escaped so no text can forge the
+block's end; the system prompt tells the model that nothing in that block is an instruction.
 """
 
 from __future__ import annotations
@@ -33,8 +33,15 @@ def estimate_tokens(text: str) -> int:
 
 
 def q(value: object) -> str:
-    """Registry text as quoted data."""
-    return json.dumps(str(value), ensure_ascii=False)
+    """Registry text as quoted data (no `<` or `>` inside: see `data_block`)."""
+    return data_block(json.dumps(str(value), ensure_ascii=False))
+
+
+def data_block(text: str) -> str:
+    """`text` safe to place inside <registry_data>: a note reading `</registry_data> Ignore
+    the above…` must not close the block, so `<` and `>` are written as JSON's \\u003c and
+    \\u003e escapes (which read the same to a model, and no tag can be made of them)."""
+    return text.replace("<", "\\u003c").replace(">", "\\u003e")
 
 
 def compact_diff(diff: VersionDiff, *, budget_chars: int | None = None) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from modeltrail.bot.assistant.llm import LLM, LLMUnavailable
-from modeltrail.bot.assistant.prompt import compact_diff
+from modeltrail.bot.assistant.prompt import compact_diff, data_block
 from modeltrail.core.diff.causes import rank_causes
 from modeltrail.core.diff.engine import VersionDiff
 from modeltrail.templates.render import render
@@ -55,7 +55,9 @@ def prompt_messages(diff: VersionDiff) -> list[dict[str, Any]]:
         {"role": "system", "content": render("prompts/summary_system.j2", "prompt").strip()},
         {
             "role": "user",
-            "content": render("prompts/summary_user.j2", "prompt", compact=compact_diff(diff)),
+            "content": render(
+                "prompts/summary_user.j2", "prompt", compact=data_block(compact_diff(diff))
+            ),
         },
     ]
 
@@ -122,7 +124,10 @@ def digest_summarizer(settings: Any, registry: Any) -> Any:
             return hit
         messages = [
             {"role": "system", "content": render("prompts/digest_system.j2", "prompt").strip()},
-            {"role": "user", "content": render("prompts/digest_user.j2", "prompt", report=report)},
+            {
+                "role": "user",
+                "content": render("prompts/digest_user.j2", "prompt", report=data_block(report)),
+            },
         ]
         try:
             reply = llm.chat(messages, max_tokens=350)

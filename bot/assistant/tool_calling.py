@@ -22,6 +22,10 @@ from modeltrail.templates.render import render
 log = logging.getLogger("modeltrail.assistant")
 
 MAX_ROUNDS = 4
+# A reply may ask for many calls at once (one asked for 900): each runs a registry query, so
+# only the first few of a round run; the rest are answered "not run" (the API wants every
+# call answered) and the model can ask again next round.
+MAX_CALLS_PER_ROUND = 8
 MAX_RESULT_CHARS = 6000  # per tool result: keeps the conversation within a sane budget
 
 
@@ -80,7 +84,13 @@ def _converse(llm: LLM, question: str, context: AnswerContext) -> Answer | None:
                 ],
             }
         )
-        for call in reply.tool_calls:
+        for position, call in enumerate(reply.tool_calls):
+            if position >= MAX_CALLS_PER_ROUND:
+                refusal = {"error": f"not run: at most {MAX_CALLS_PER_ROUND} tool calls a round"}
+                messages.append(
+                    {"role": "tool", "tool_call_id": call.id, "content": json.dumps(refusal)}
+                )
+                continue
             result = call_tool(context.tools, call.name, call.arguments)
             for model, version in _versions_in(result):
                 cited.setdefault((model, version))

@@ -118,6 +118,9 @@ def parse_moment(text: str) -> dt.datetime:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
+    from modeltrail.core.timestamps import check_moment
+
+    check_moment(moment, "the time")
     if len(text.strip()) == 10:  # a bare date means the end of that day
         moment += dt.timedelta(days=1) - dt.timedelta(microseconds=1)
     return moment

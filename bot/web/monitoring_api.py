@@ -135,7 +135,9 @@ def _moment(value: Any) -> dt.datetime | None:
         moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         raise UsageError(f"at={value!r} is not an ISO time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    from modeltrail.core.timestamps import check_moment
+
+    return check_moment(moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC), "at")
 
 
 def _error(message: str, hint: str | None) -> dict[str, Any]:

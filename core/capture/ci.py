@@ -47,7 +47,8 @@ def ci_facts(env: Mapping[str, str]) -> CiFacts | None:
         return value or None
 
     if (get("GITHUB_ACTIONS") or "").lower() == "true":
-        server = (get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
+        # A server URL with user:token@ in it must not reach the repo URL or the run link.
+        server = strip_credentials((get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/"))
         repository = get("GITHUB_REPOSITORY")
         run_id = get("GITHUB_RUN_ID")
         return CiFacts(
@@ -68,9 +69,13 @@ def ci_facts(env: Mapping[str, str]) -> CiFacts | None:
             branch=get("CI_COMMIT_BRANCH") or get("CI_COMMIT_REF_NAME"),
             repo_url=strip_credentials(project) if project else None,
             actor=get("GITLAB_USER_LOGIN"),
-            run_url=get("CI_JOB_URL") or get("CI_PIPELINE_URL"),
+            run_url=_stripped(get("CI_JOB_URL") or get("CI_PIPELINE_URL")),
         )
     return None
+
+
+def _stripped(url: str | None) -> str | None:
+    return strip_credentials(url) if url else None
 
 
 def code_with_ci(

@@ -98,7 +98,8 @@ def _walk(root: str, role: str) -> list[_FileJob]:
         except OSError as exc:
             raise _unreadable(role, directory, exc) from None
         for entry in entries:
-            rel_path = f"{rel}{entry.name}"
+            name = entry.name if entry.name.isascii() else _escaped(entry.name)
+            rel_path = f"{rel}{name}"
             try:
                 if entry.is_dir(follow_symlinks=False):
                     if entry.name in _SKIP_DIRS or (
@@ -117,6 +118,12 @@ def _walk(root: str, role: str) -> list[_FileJob]:
             # Symlinks to directories land here as non-regular; skipping them avoids cycles.
     files.sort(key=lambda job: job.rel_path)
     return files
+
+
+def _escaped(name: str) -> str:
+    """A file name as the manifest records it: names that are not UTF-8 (Python hands them
+    over with surrogate escapes, which no database stores) keep their bytes as `\\xNN`."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def list_files(root: str, role: str) -> list[tuple[str, str, os.stat_result]]:

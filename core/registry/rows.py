@@ -16,6 +16,7 @@ from modeltrail.core.errors import InvalidMetricError, InvalidNameError, UsageEr
 from modeltrail.core.metrics import check_metric_name, check_metric_value
 from modeltrail.core.params import encode_value
 from modeltrail.core.records import DataSnapshot, VersionDraft
+from modeltrail.core.timestamps import LATEST_EPOCH
 
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
 
@@ -50,6 +51,11 @@ def check_metric_points(
                 exact = False
             if stamp.__class__ is not float:
                 exact = False
+            if not stamp < LATEST_EPOCH:  # also catches NaN
+                raise InvalidMetricError(
+                    f"metric {name!r} has a point at {stamp!r}, which is not a time before "
+                    "the year 3000 (timestamps are seconds since 1970)"
+                )
         checked[name] = (
             list(history) if exact else [(int(s), float(v), float(t)) for s, v, t in history]
         )
@@ -87,8 +93,15 @@ def check_text_fields(draft: VersionDraft) -> None:
                 hint="check GITHUB_SHA / CI_COMMIT_SHA or the MLflow run's source commit",
             )
     for what, text in fields:
-        if text is not None and has_control(text):
+        if text is None:
+            continue
+        if has_control(text):
             raise UsageError(f"the {what} holds control characters (a newline, tab or escape)")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise UsageError(f"the {what} is not valid UTF-8: {shown}") from None
 
 
 def check_unique(items: Sequence[Any], attribute: str, what: str) -> None:

@@ -200,7 +200,7 @@ class Registry(RegistrationMixin, ApprovalsMixin, TokensMixin, ArtifactsMixin):
         with self._write() as conn:
             result = conn.execute(
                 dialect.insert(schema.processed_events)
-                .values(key=key[:200], seen_at=self._clock())
+                .values(key=_stored_key(key), seen_at=self._clock())
                 .on_conflict_do_nothing(index_elements=["key"])
                 # Without this SQLAlchemy 2.1 reports -1 for INSERTs on psycopg.
                 .execution_options(preserve_rowcount=True)
@@ -211,9 +211,8 @@ class Registry(RegistrationMixin, ApprovalsMixin, TokensMixin, ArtifactsMixin):
         """Forget a delivery ID recorded by `record_event_once` whose processing failed, so
         that the sender's retry is processed rather than ignored."""
         with self._write() as conn:
-            conn.execute(
-                delete(schema.processed_events).where(schema.processed_events.c.key == key[:200])
-            )
+            pe = schema.processed_events
+            conn.execute(delete(pe).where(pe.c.key == _stored_key(key)))
 
 
     def forget_events_before(self, prefix: str, before: dt.datetime) -> int:
@@ -224,6 +223,16 @@ class Registry(RegistrationMixin, ApprovalsMixin, TokensMixin, ArtifactsMixin):
             old = pe.c.key.startswith(prefix, autoescape=True) & (pe.c.seen_at < before)
             result = conn.execute(delete(pe).where(old))
             return int(result.rowcount)
+
+
+def _stored_key(key: str) -> str:
+    """`key` as the 200-character column holds it: a longer one keeps a prefix plus the
+    sha256 of the whole, so two IDs that share their first 200 characters stay apart."""
+    if len(key) <= 200:
+        return key
+    import hashlib
+
+    return key[:135] + "#" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _is_version_conflict(exc: IntegrityError) -> bool:
