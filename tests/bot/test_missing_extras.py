@@ -10,8 +10,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 from modeltrail.core.extras import EXTRAS
@@ -27,6 +31,7 @@ loaded = sorted({m.split('.')[0] for m, v in sys.modules.items() if v is not Non
 print("\\n" + json.dumps(loaded), file=sys.stderr)
 sys.exit(code)
 """
+EVERY_EXTRA = tuple(m for modules in EXTRAS.values() for m in modules)
 LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ [A-Z]+ ")
 
 
@@ -96,17 +101,54 @@ def test_ask_with_an_llm_configured_and_no_llm_extra(tmp_path: Path) -> None:
     ]
 
 
-def test_ask_without_an_llm_needs_no_llm_extra(tmp_path: Path) -> None:
-    result = run(tmp_path, EXTRAS["llm"], "--db", db(tmp_path), "ask", "list models")
+def test_ask_without_an_llm_needs_no_extra(tmp_path: Path) -> None:
+    result = run(tmp_path, EVERY_EXTRA, "--db", db(tmp_path), "ask", "list models")
     assert result.returncode == 0, result.stderr
-    assert not loaded(result) & {"openai", "httpx"}
+    assert not loaded(result) & set(EVERY_EXTRA)
+
+
+def test_serve_without_slack_needs_no_extra(tmp_path: Path) -> None:
+    """The core's serve: /healthz, /metrics, the read API and the monitoring POST."""
+    port = free_port()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_"))}
+    environ.update(MODELTRAIL_HTTP_PORT=str(port), MODELTRAIL_LOG_LEVEL="warning")
+    server = subprocess.Popen(
+        [sys.executable, "-c", PROBE, json.dumps(EVERY_EXTRA), "--db", db(tmp_path), "serve"],
+        cwd=tmp_path,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, server.communicate(timeout=10)
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+                    assert b"modeltrail_database_up 1.0" in r.read()
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "serve did not answer in 60 s"
+                time.sleep(0.2)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=60)
+    assert server.returncode == 0, err
+    assert not set(json.loads(err.strip().splitlines()[-1])) & set(EVERY_EXTRA)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def test_the_text_digest_needs_no_matplotlib_and_the_html_one_says_so(tmp_path: Path) -> None:
-    text = run(tmp_path, EXTRAS["digest"], "--db", db(tmp_path), "digest", "preview")
+    text = run(tmp_path, EVERY_EXTRA, "--db", db(tmp_path), "digest", "preview")
     assert text.returncode == 0, text.stderr
     assert "digest" in text.stdout
-    assert "matplotlib" not in loaded(text)
+    assert not loaded(text) & set(EVERY_EXTRA)
 
     html = run(
         tmp_path, EXTRAS["digest"], "--db", db(tmp_path), "digest", "preview", "--format", "html"
@@ -143,10 +185,9 @@ def test_a_postgres_registry_without_the_postgres_extra(tmp_path: Path) -> None:
 
 def test_the_demo_runs_with_every_extra_missing(tmp_path: Path) -> None:
     """The README's first command installs the core only."""
-    hidden = tuple(m for modules in EXTRAS.values() for m in modules)
-    result = run(tmp_path, hidden, "demo", "--dir", str(tmp_path / "demo"))
+    result = run(tmp_path, EVERY_EXTRA, "demo", "--dir", str(tmp_path / "demo"))
     assert result.returncode == 0, result.stderr[-2000:]
-    assert not loaded(result) & set(hidden)
+    assert not loaded(result) & set(EVERY_EXTRA)
 
 
 def test_serve_with_a_digest_schedule_and_no_digest_extra_says_so_at_start(
