@@ -162,13 +162,17 @@ def _decision_json(model: str, decision: GateDecision | None, *, moved: bool) ->
 @click.option("--actor")
 def rollback(model: str, reason: str, actor: str | None) -> None:
     """Archive the current production and bring back the previous production version."""
+    from modeltrail.core.vault.deploy import deploy_facts, deploy_lines
+
     registry = open_registry()
     try:
         result = registry.rollback(model, actor=actor_for(actor), reason=reason)
+        back = result.plan.moves[-1].version
+        facts = deploy_facts(registry.load(model, back))
     finally:
         registry.close()
-    back = result.plan.moves[-1].version
-    say("\n".join([f"{model} rolled back: {back} is in production again", *_moves_text(result)]))
+    head = f"{model} rolled back: {back} is in production again"
+    say("\n".join([head, *_moves_text(result), f"{back}'s artifacts:", *deploy_lines(facts)]))
 
 
 @app.command()

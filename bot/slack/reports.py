@@ -66,6 +66,7 @@ _MOVE_DEFAULTS: dict[str, Any] = {
     "overridden": [],
     "previous_production": None,
     "previous": None,
+    "deploy": None,
     "from_stage": None,
     "to_stage": None,
 }

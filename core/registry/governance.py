@@ -193,9 +193,17 @@ class GovernanceMixin(ReadingMixin):
         return judge_promotion(candidate, diff_versions(old, new), self.gate_rules(model))
 
     def rollback(self, model: str, *, actor: str, reason: str) -> MoveResult:
+        from modeltrail.core.vault.deploy import deploy_facts
+
         # The target is chosen under the model's lock, so a retirement committed a moment
-        # earlier is seen and the retired version is never brought back.
-        return self._move(model, lambda state: plan_rollback(state, reason), actor=actor)
+        # earlier is seen and the retired version is never brought back. The channel report
+        # names the bytes to deploy, not only the label that moved.
+        return self._move(
+            model,
+            lambda state: plan_rollback(state, reason),
+            actor=actor,
+            notify=lambda plan: {"deploy": deploy_facts(self.load(model, plan.moves[-1].version))},
+        )
 
     def retire(self, model: str, version: str, *, actor: str, reason: str) -> MoveResult:
         version = str(SemVer.parse(version))
@@ -261,6 +269,7 @@ class GovernanceMixin(ReadingMixin):
         *,
         actor: str,
         gate: Callable[[ModelState], GateDecision | None] | None = None,
+        notify: Callable[[Plan], Mapping[str, Any]] | None = None,
     ) -> MoveResult:
         """Plan with `planner` and apply the plan, both under the model's lock.
 
@@ -285,7 +294,8 @@ class GovernanceMixin(ReadingMixin):
             plan = planner(state)
             forced = decision is not None and not decision.allowed
             if not plan.is_empty:
-                self._apply(conn, model_id, plan, state, actor, decision, forced)
+                told = notify(plan) if notify is not None else None
+                self._apply(conn, model_id, plan, state, actor, decision, forced, notify=told)
             return MoveResult(plan, decision, forced)
 
     def _apply(
@@ -298,6 +308,7 @@ class GovernanceMixin(ReadingMixin):
         decision: GateDecision | None,
         forced: bool,
         extra: Mapping[str, Any] | None = None,
+        notify: Mapping[str, Any] | None = None,
     ) -> None:
         """Apply `plan` (made from `expected`, read under the same lock) in `conn`; `extra`
         joins the main move's audit record and report."""
@@ -349,7 +360,11 @@ class GovernanceMixin(ReadingMixin):
             topic=TOPICS[plan.action],
             model=plan.model,
             version=main.version,
-            payload={**_payload(plan, actor, expected, decision, forced), **(extra or {})},
+            payload={
+                **_payload(plan, actor, expected, decision, forced),
+                **(extra or {}),
+                **(notify or {}),
+            },
             key=f"audit:{last_seq}",
             now=now,
         )
