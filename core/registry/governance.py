@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from modeltrail.core.diff.types import Finding
 from modeltrail.core.errors import ModeltrailError, UsageError, VersionNotFoundError
 from modeltrail.core.lifecycle.approvals import POLICY_SETTING, ApprovalRequired, Policy
 from modeltrail.core.lifecycle.outbox import enqueue
@@ -31,7 +32,7 @@ from modeltrail.core.lifecycle.rules import (
 )
 from modeltrail.core.records import VersionRecord
 from modeltrail.core.refs import EmptyStageError, parse_ref, parse_selector
-from modeltrail.core.registry.reading import ReadingMixin
+from modeltrail.core.registry.artifacts import ArtifactsMixin
 from modeltrail.core.store import reads, schema
 from modeltrail.core.versioning import SemVer
 
@@ -43,6 +44,7 @@ TOPICS = {
     "retention": "version.archived",
 }
 GATE_SETTING = "gate"
+UNVERIFIED = "artifact_unverified"  # a stored artifact's bytes do not match its digest
 
 
 class PromotionBlocked(ModeltrailError):
@@ -66,7 +68,7 @@ class MoveResult:
     forced: bool = False
 
 
-class GovernanceMixin(ReadingMixin):
+class GovernanceMixin(ArtifactsMixin):
     # -- reading the lifecycle state ---------------------------------------------------
 
     def model_state(self, model: str) -> ModelState:
@@ -172,7 +174,9 @@ class GovernanceMixin(ReadingMixin):
             if to != "production":
                 return None
             decision = self.judge(model, version, baseline=state.production)
-            if not decision.allowed and not force:
+            unverified = any(f.kind == UNVERIFIED for f in decision.blocking)
+            # --force overrides judgement, never bytes that are not what was registered.
+            if not decision.allowed and (unverified or not force):
                 raise PromotionBlocked(model, decision)
             return decision
 
@@ -190,7 +194,21 @@ class GovernanceMixin(ReadingMixin):
             raise VersionNotFoundError(model, candidate)
         new = records[candidate]
         old = records.get(baseline, new) if baseline else new
-        return judge_promotion(candidate, diff_versions(old, new), self.gate_rules(model))
+        decision = judge_promotion(candidate, diff_versions(old, new), self.gate_rules(model))
+        failed = [
+            Finding(
+                UNVERIFIED,
+                "critical",
+                f"stored artifact {c.name} fails verification ({c.status}"
+                + (f": {c.detail}" if c.detail else "")
+                + ")",
+            )
+            for c in self.verify_artifacts(new)
+            if c.status in ("changed", "missing")
+        ]
+        if failed:
+            decision = replace(decision, blocking=(*failed, *decision.blocking))
+        return decision
 
     def rollback(self, model: str, *, actor: str, reason: str) -> MoveResult:
         from modeltrail.core.vault.deploy import deploy_facts

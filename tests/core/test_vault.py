@@ -157,3 +157,22 @@ def test_the_documented_read_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     path = reg.pull(v, tmp_path / "srv" / "fraud")
     assert (Path(path) / "model.joblib").read_bytes() == b"serve me"
     reg.close()
+
+
+def test_the_gate_refuses_bytes_that_fail_verification(db_url: str, tmp_path: Path) -> None:
+    from modeltrail.core.registry.governance import PromotionBlocked
+
+    with Registry.open(db_url) as registry:
+        registry.use_artifact_store(LocalStore(tmp_path / "store"))
+        version = _train(registry, tmp_path, b"good weights")
+        (blob,) = blobs(tmp_path / "store")
+        blob.write_bytes(b"tampered")
+        with pytest.raises(PromotionBlocked, match="stored artifact model.joblib fails"):
+            registry.promote("fraud", version, actor="t")
+        with pytest.raises(PromotionBlocked, match="artifact_unverified"):
+            registry.promote("fraud", version, actor="t", force=True, reason="ship it")
+        assert registry.resolve_version("fraud", "latest") == version
+        assert registry.stage_version("fraud", "production") is None
+        blob.unlink()
+        with pytest.raises(PromotionBlocked, match=r"fails verification \(missing"):
+            registry.promote("fraud", version, actor="t", force=True, reason="ship it")
