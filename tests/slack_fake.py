@@ -163,7 +163,9 @@ class Call:
             if isinstance(block.get("text"), dict):
                 parts.append(block["text"].get("text", ""))
             parts += [f.get("text", "") for f in block.get("fields") or []]
-            parts += [e.get("text", "") for e in block.get("elements") or []]
+            for element in block.get("elements") or []:
+                text = element.get("text", "")
+                parts.append(text.get("text", "") if isinstance(text, dict) else text)
         return "\n".join(parts)
 
 

@@ -20,9 +20,11 @@ from typing import Any
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 
+from modeltrail.bot.slack import actions, home
 from modeltrail.bot.slack.blocks import Message
 from modeltrail.bot.slack.handlers import Answerer, Asker, CommandHandler
 from modeltrail.bot.slack.link import SlackLink
+from modeltrail.bot.slack.people import Access, People
 from modeltrail.core.config import Settings
 from modeltrail.core.errors import ConfigError
 from modeltrail.core.registry.writer import Registry, utcnow
@@ -93,7 +95,10 @@ def build_app(
         ),
         logger=_bolt_logger(),
     )
-    handler = CommandHandler(registry, settings, answer=answer)
+    people = People(client)
+    handler = CommandHandler(
+        registry, settings, answer=answer, access=Access(registry, settings, people)
+    )
     seen = _EventLedger(registry)
 
     @app.middleware
@@ -118,13 +123,18 @@ def build_app(
         ack()
 
     def run_command(body: dict[str, Any], respond: Callable[..., Any]) -> None:
+        user_id = body.get("user_id", "")
         asker = Asker(
-            user_id=body.get("user_id", ""),
-            user_name=body.get("user_name"),
+            user_id=user_id,
+            user_name=people.name(user_id) or body.get("user_name"),
             channel_id=body.get("channel_id"),
+            response_url=body.get("response_url"),
         )
         try:
             reply = handler.handle(body.get("text", ""), asker)
+            if reply.modal is not None:
+                client.views_open(trigger_id=body.get("trigger_id", ""), view=reply.modal)
+                return
         except Exception:  # never silence: the user hears something, the log has the trace
             log.exception("slash command failed")
             reply_messages = [_sorry()]
@@ -156,6 +166,8 @@ def build_app(
 
     app.event("app_mention")(ack=ack_event, lazy=[answer_mention])
     app.event("message")(ack=ack_event, lazy=[answer_direct])
+    actions.register(app, handler, people, client)
+    home.register(app, registry, settings, client)
     return app
 
 

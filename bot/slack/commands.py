@@ -18,10 +18,13 @@ USAGE: dict[str, str] = {
     "history": "history [MODEL]: who was in production from when to when, and why",
     "production": "production [MODEL]: the version in production (and the golden one)",
     "changelog": "changelog [MODEL]: the latest versions, each against its parent",
-    "promote": "promote [MODEL] VERSION [reason…]: move a version to production (admins)",
-    "rollback": "rollback [MODEL] reason…: bring back the previous production (admins)",
-    "golden": "golden [MODEL] VERSION [reason…]: mark the stable baseline (admins)",
-    "retire": "retire [MODEL] VERSION reason…: take a version out of use for good (admins)",
+    "promote": "promote [MODEL] VERSION [reason…]: move a version to production, or ask for "
+    "approval when the model's policy says so (owners; no reason: a dialog asks)",
+    "rollback": "rollback [MODEL] [reason…]: bring back the previous production (owners)",
+    "golden": "golden [MODEL] VERSION [reason…]: mark the stable baseline (owners)",
+    "retire": "retire [MODEL] VERSION [reason…]: take a version out of use for good (owners)",
+    "requests": "requests [MODEL]: promotion requests waiting for approval",
+    "policy": "policy [MODEL] [approvals N]: how many approvals production needs (owners set)",
     "ask": "ask QUESTION: ask about the registry in plain words",
     "help": "help: this list",
 }
@@ -69,6 +72,13 @@ def parse_command(
         raise UsageError(f"I don't know `{words[0]}`.", hint="Try one of:\n" + usage_text(command))
     if name in ("help", "ask"):
         return SlashCommand(name, None, tuple(rest), public)
+    if name == "requests":
+        if len(rest) > 1 or (rest and rest[0] not in known_models):
+            raise UsageError(
+                "Which model?" if rest else "Too many arguments.",
+                hint=usage_text(command, name),
+            )
+        return SlashCommand(name, rest[0] if rest else channel_model, (), public)
     model, args = _take_model(
         name, _split_refs(rest, known_models), known_models, channel_model, command
     )
@@ -146,10 +156,12 @@ def _check_arity(name: str, args: list[str], command: str) -> None:
     problem = None
     if name in ("promote", "golden", "retire") and not args:
         problem = "which version?"
-    elif name == "retire" and len(args) < 2:
-        problem = "a retirement needs a reason."
-    elif name == "rollback" and not args:
-        problem = "a rollback needs a reason."
+    elif name == "policy" and (
+        len(args) > 2
+        or (args and not args[-1].isdigit())
+        or (len(args) == 2 and args[0] != "approvals")
+    ):
+        problem = "say `approvals N`, e.g. approvals 1."
     elif (name == "diff" and len(args) > 2) or (name == "show" and len(args) > 1):
         problem = "too many arguments."
     elif name in ("history", "production", "changelog") and args:

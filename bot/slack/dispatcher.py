@@ -41,6 +41,7 @@ TOPICS = (
     "version.golden",
     "monitoring.alert",
     ANCHOR_TOPIC,
+    "promotion.requested",
 )
 EVENT_TYPE = "modeltrail_report"  # Slack message metadata type carrying the event key
 Summarizer = Callable[[Any], str | None]
@@ -212,6 +213,12 @@ class SlackDispatcher:
             previous = payload.get("previous")
             diff = self._compare(model, previous, version, git=False) if previous else None
             return reports.move_report(payload, diff, links=self._links(model, version, diff))
+        if event.topic == "promotion.requested":
+            from modeltrail.bot.slack.requests_flow import request_report
+
+            before = payload.get("previous_production")
+            diff = self._compare(model, before, version) if before and version else None
+            return request_report(payload, diff, summary=self._summary(diff))
         if event.topic == "monitoring.alert":
             return reports.monitoring_alert(payload, command=self.settings.slack_command)
         # promoted / rolled back: compare with the version that was in production before

@@ -8,35 +8,20 @@ never a stack trace.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from modeltrail.bot.slack import reports
 from modeltrail.bot.slack.blocks import Message
 from modeltrail.bot.slack.commands import SlashCommand, parse_command, usage_text
+from modeltrail.bot.slack.talk import Asker, Reply
+from modeltrail.bot.slack.talk import refusal as talk_refusal
 from modeltrail.core.config import Settings
 from modeltrail.core.errors import ModeltrailError
 from modeltrail.core.registry.writer import Registry
 from modeltrail.templates.render import slack as esc
 
-
-@dataclass(frozen=True)
-class Asker:
-    user_id: str
-    user_name: str | None
-    channel_id: str | None
-
-    @property
-    def actor(self) -> str:
-        """How the audit trail names a Slack user."""
-        if self.user_name:
-            return f"slack:{self.user_id} ({self.user_name})"
-        return f"slack:{self.user_id}"
-
-
-@dataclass(frozen=True)
-class Reply:
-    messages: list[Message]
-    public: bool = False
+if TYPE_CHECKING:
+    from modeltrail.bot.slack.people import Access
 
 
 Answerer = Callable[[str, Asker], list[Message]]
@@ -59,10 +44,12 @@ class CommandHandler:
         settings: Settings,
         *,
         answer: Answerer | None = None,
+        access: Access | None = None,
     ) -> None:
         self.registry = registry
         self.settings = settings
         self.answer = answer
+        self.access = access
 
     def handle(self, text: str, asker: Asker) -> Reply:
         command_name = self.settings.slack_command
@@ -75,16 +62,31 @@ class CommandHandler:
         except ModeltrailError as exc:
             return Reply([_error(exc)])
         try:
-            return Reply(self._run(command, asker), public=command.public)
+            done = self._run(command, asker)
+            return done if isinstance(done, Reply) else Reply(done, public=command.public)
         except ModeltrailError as exc:
             message = _error(exc)
             if command.name != "help":
                 message = _error(exc, usage=usage_text(command_name, command.name))
             return Reply([message])
 
-    def _run(self, command: SlashCommand, asker: Asker) -> list[Message]:
-        if command.mutating and asker.user_id not in self.settings.slack_admins:
+    def may_change(self, model: str | None, user_id: str) -> bool:
+        if self.access is not None:
+            return self.access.may_change(model, user_id)
+        return user_id in self.settings.slack_admins
+
+    def _run(self, command: SlashCommand, asker: Asker) -> list[Message] | Reply:
+        from modeltrail.bot.slack import requests_flow
+
+        if command.name in requests_flow.SUBCOMMANDS or requests_flow.needs_request(
+            self.registry, command
+        ):
+            return requests_flow.run(self, command, asker)
+        if command.mutating and not self.may_change(command.model, asker.user_id):
             return [self._refusal(command)]
+        modal = requests_flow.reason_modal_for(self.registry, command, asker)
+        if modal is not None:
+            return Reply([], modal=modal)
         registry = self.registry
         model = command.model
         name = command.name
@@ -118,16 +120,10 @@ class CommandHandler:
 
             return reports.changelog_message(model, changelog(registry, model))
         if name == "promote":
-            return self._promote(command, asker)
+            version = registry.resolve_version(model, command.args[0])
+            return self.promote(model, version, " ".join(command.args[1:]) or None, asker)
         if name == "rollback":
-            result = registry.rollback(model, actor=asker.actor, reason=" ".join(command.args))
-            back = result.plan.moves[-1].version
-            return [
-                reports.text_message(
-                    f"Rolled back *{esc(model)}*: *{back}* is in production again. "
-                    "The channel report follows."
-                )
-            ]
+            return self.rollback(model, " ".join(command.args), asker)
         if name == "golden":
             version = registry.resolve_version(model, command.args[0])
             reason = " ".join(command.args[1:]) or None
@@ -136,21 +132,45 @@ class CommandHandler:
             return [reports.text_message(f"*{esc(model)} {version}* is the golden version{was}.")]
         if name == "retire":
             version = registry.resolve_version(model, command.args[0])
-            registry.retire(model, version, actor=asker.actor, reason=" ".join(command.args[1:]))
-            return [
-                reports.text_message(
-                    f"*{esc(model)} {version}* is retired. The channel report follows."
-                )
-            ]
+            return self.retire(model, version, " ".join(command.args[1:]), asker)
         raise AssertionError(f"unhandled command {name}")
 
-    def _promote(self, command: SlashCommand, asker: Asker) -> list[Message]:
+    # The stage changes, with the reason given in the command or typed in a modal.
+
+    def rollback(
+        self, model: str, reason: str, asker: Asker, *, expected: str | None = None
+    ) -> list[Message]:
+        """`expected`: the production the person saw when clicking (a report's button); if
+        it changed meanwhile, nothing is done."""
+        if expected is not None:
+            current = self.registry.model_state(model).production
+            if current != expected:
+                from modeltrail.core.lifecycle.rules import LifecycleError
+
+                raise LifecycleError(
+                    f"{model}'s production is {current or 'empty'} now, not {expected}: "
+                    "nothing was rolled back"
+                )
+        result = self.registry.rollback(model, actor=asker.actor, reason=reason)
+        back = result.plan.moves[-1].version
+        return [
+            reports.text_message(
+                f"Rolled back *{esc(model)}*: *{back}* is in production again. "
+                "The channel report follows."
+            )
+        ]
+
+    def retire(self, model: str, version: str, reason: str, asker: Asker) -> list[Message]:
+        self.registry.retire(model, version, actor=asker.actor, reason=reason)
+        return [
+            reports.text_message(
+                f"*{esc(model)} {version}* is retired. The channel report follows."
+            )
+        ]
+
+    def promote(self, model: str, version: str, reason: str | None, asker: Asker) -> list[Message]:
         from modeltrail.core.registry.governance import PromotionBlocked
 
-        assert command.model is not None
-        model = command.model
-        version = self.registry.resolve_version(model, command.args[0])
-        reason = " ".join(command.args[1:]) or None
         try:
             result = self.registry.promote(model, version, actor=asker.actor, reason=reason)
         except PromotionBlocked as blocked:
@@ -172,12 +192,11 @@ class CommandHandler:
         return [reports.text_message(text + " The channel report follows.")]
 
     def _refusal(self, command: SlashCommand) -> Message:
-        admins = self.settings.slack_admins
-        who = ", ".join(f"<@{esc(a)}>" for a in admins) if admins else "nobody yet"
-        return reports.text_message(
-            f"Sorry, only the registry admins can {command.name} versions: {who}. "
-            "Ask one of them, or run the command from the CLI if you have access."
-        )
+        return refusal(self, command.model, f"{command.name} versions")
+
+
+def refusal(handler: CommandHandler, model: str | None, what: str) -> Message:
+    return talk_refusal(handler.access, handler.settings, model, what)
 
 
 def _refs(registry: Registry, model: str, args: Sequence[str]) -> tuple[str | None, str | None]:

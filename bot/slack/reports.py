@@ -88,6 +88,18 @@ def move_report(
     event = {**_MOVE_DEFAULTS, **event}
     title = str(f.move_title(event)).strip()
     blocks = [header(title), *section(str(f.move_text(event)))]
+    if event["action"] in ("promote", "rollback") and event.get("to_stage") in (None, "production"):
+        from modeltrail.bot.slack.views import report_actions
+
+        version = str(event.get("version"))
+        blocks.append(
+            report_actions(
+                str(event.get("model")),
+                old=event.get("previous_production"),
+                new=version,
+                production=version,
+            )
+        )
     if diff is not None:
         blocks.append(divider())
         blocks += diff_blocks(diff, summary=summary)
@@ -225,5 +237,15 @@ def monitoring_alert(event: Mapping[str, Any], *, command: str = "/model") -> li
     if not actions:
         actions.append(f"Investigate: `modeltrail monitor status {esc(m)}`")
     blocks += section("*Suggested action*\n" + "\n".join(actions))
+    from modeltrail.bot.slack.views import report_actions
+
+    blocks.append(
+        report_actions(
+            model,
+            old=None,
+            new=None,
+            production=version if production == version and target else None,
+        )
+    )
     blocks.append(context([f"`modeltrail monitor status {esc(m)}` for the whole drift table"]))
     return paginate(esc(title), blocks)

@@ -180,7 +180,7 @@ MISTAKES = [
     ("history fraud 1.0.0", "This takes only a model name."),
     ("promote fraud", "Which version?"),
     ("golden fraud", "Which version?"),
-    ("rollback fraud", "A rollback needs a reason."),
+    ("rollback fraud", "fraud has no production version to roll back"),
     ("diff fraud 1.0.0 2.0.0", "2.0.0"),
     ("rollback fraud nothing to roll back to", "Usage: `/model rollback"),
     ("promote fraud 7.7.7 because", "7.7.7"),
@@ -272,7 +272,7 @@ def test_a_blocked_promotion_shows_the_findings(serve, registry: Registry) -> No
     seed(registry, 0.90, 0.80)
     registry.promote("fraud", "1.0.0", actor="ada")
     bot = serve()
-    (answer,) = bot.command("promote fraud 1.0.1 public")
+    (answer,) = bot.command("promote fraud 1.0.1 looks fine public")
     text = _words(answer)
     assert "Promotion of fraud 1.0.1 blocked (compared with production 1.0.0)" in text
     assert "metric_regression" in text and "auc" in text and "0.9 → 0.8" in text
@@ -359,5 +359,5 @@ def test_golden_takes_a_reason_and_retire_works_from_slack(serve, registry: Regi
     assert registry.audit_log("fraud")[0].reason == "leaks customer ids"
     assert bot.slack.wait_for(lambda: _post_about(bot.slack, "fraud 1.0.1 retired"))
 
-    (answer,) = bot.command("retire fraud 1.0.0", user="U777")  # a reason, then the refusal
-    assert "A retirement needs a reason." in answer.text
+    (answer,) = bot.command("retire fraud 1.0.0 why not", user="U777")
+    assert "Sorry, only the registry admins can retire versions" in answer.text
