@@ -23,7 +23,7 @@ from modeltrail.core.lifecycle.audit import Difference
 
 REGISTERS = frozenset({"register", "import"})
 STAGE_MOVES = frozenset({"promote", "stage", "rollback", "retire", "retention"})
-_MUTATIONS = REGISTERS | STAGE_MOVES | {"golden", "tag", "untag", "note"}
+MUTATIONS = REGISTERS | STAGE_MOVES | {"golden", "tag", "untag", "note"}
 SECTIONS = ("version", "code", "environment", "params", "metrics", "data", "artifacts", "profiles")
 
 
@@ -70,7 +70,7 @@ class Replay:
         after: str | None,
         before: str | None,
     ) -> None:
-        if action not in _MUTATIONS or model is None:
+        if action not in MUTATIONS or model is None:
             return
         if action == "golden":
             self.golden[model] = _load(after).get("golden")
