@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from modeltrail.core.records import ModelSummary, VersionRecord, VersionSummary
+from modeltrail.core.records import MetricSpec, ModelSummary, VersionRecord, VersionSummary
 
 STAGE_STYLE = {"production": "bold green", "staging": "yellow", "archived": "dim", "none": ""}
 
@@ -90,12 +90,16 @@ def record_view(record: VersionRecord) -> Group:
     header.append(f"{record.model} {record.version}", style="bold")
     if record.stage != "none":
         header.append(f"  [{record.stage}]", style=STAGE_STYLE.get(record.stage, ""))
+    if record.golden:
+        header.append("  [golden]", style="bold yellow")
     parts.append(header)
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="dim")
     facts.add_column()
     facts.add_row("registered", f"{when(record.created_at)} by {escape(record.actor)}")
     facts.add_row("parent", record.parent or "— (first in its line)")
+    if record.golden:
+        facts.add_row("golden", "yes: the model's stable baseline")
     if record.description:
         facts.add_row("description", escape(record.description))
     if record.tags:
@@ -108,13 +112,15 @@ def record_view(record: VersionRecord) -> Group:
         table.add_column("metric")
         table.add_column("value", justify="right")
         table.add_column("goal")
+        table.add_column("tolerance")
         table.add_column("points", justify="right")
         for name, metric in record.metrics.items():
             spec = record.metric_specs.get(name)
             table.add_row(
                 escape(name),
                 f"{metric.value:.6g}",
-                spec.goal if spec else "",
+                goal_text(spec),
+                tolerance_text(spec),
                 str(metric.history_count),
             )
         parts.append(table)
@@ -215,6 +221,24 @@ def record_view(record: VersionRecord) -> Group:
         for note in record.notes:
             parts.append(Text(f"{when(note.created_at)} {note.actor}: {note.text}"))
     return Group(*parts)
+
+
+def goal_text(spec: MetricSpec | None) -> str:
+    """`maximize`, `minimize (by name)`, `informational (by name)`."""
+    if spec is None:
+        return ""
+    goal = "informational" if spec.informational else spec.goal
+    return f"{goal} (by name)" if spec.origin == "name" else goal
+
+
+def tolerance_text(spec: MetricSpec | None) -> str:
+    """`±0.1% of the value`, or `±0.002 (at least 0.1%)` when a tolerance is set."""
+    if spec is None:
+        return ""
+    relative = f"{spec.relative_tolerance * 100:g}%"
+    if spec.tolerance:
+        return f"±{spec.tolerance:g} (at least {relative})"
+    return f"±{relative} of the value"
 
 
 def _section(title: str) -> Text:

@@ -8,22 +8,43 @@ import re
 from modeltrail.core.errors import InvalidMetricError
 from modeltrail.core.records import MetricSpec
 
-_MINIMIZE = ("loss", "error", "mae", "mse", "rmse", "latency", "time")
-_MAXIMIZE = ("accuracy", "acc", "auc", "f1", "precision", "recall", "r2")
+# The goals a metric's name implies, by its words (`val_loss`, `p95_latency_ms`, `roc_auc`).
+_MINIMIZE = ("loss", "error", "mae", "mse", "rmse", "latency", "time", "perplexity", "wer")
+_MAXIMIZE = (
+    "accuracy",
+    "acc",
+    "auc",
+    "f1",
+    "precision",
+    "recall",
+    "r2",
+    "map",
+    "ndcg",
+    "bleu",
+    "iou",
+    "throughput",
+)
+# Counts are facts about the run (`n_rows`, `num_samples`, `row_count`), not scores.
+_COUNT_FIRST = ("n", "num")
+_COUNT_WORDS = ("count", "rows", "samples", "support", "nrows")
 _WORD = re.compile(r"[a-z0-9]+")
 
 
 def default_metric_spec(name: str) -> MetricSpec:
-    """Guess the goal from the metric's name: `val_loss`, `p95_latency_ms` minimise,
-    `roc_auc`, `f1_macro` maximise. Names we cannot place default to maximise, the common case
-    for scores; teams set the goal per model when the guess is wrong."""
+    """The goal a metric has when none is set, from its name: words of `_MINIMIZE` minimise,
+    of `_MAXIMIZE` maximise (the last such word decides). A count-like name (`n_*`, `num_*`,
+    `*_count`, `rows`, `samples`, …) or a name that matches neither list is informational
+    (goal "none"): shown and diffed, never a regression. Teams set the goal per model when
+    the guess is wrong (`modeltrail goal`)."""
     words = _WORD.findall(name.lower())
+    if (words and words[0] in _COUNT_FIRST) or any(w in _COUNT_WORDS for w in words):
+        return MetricSpec(name=name, goal="none", origin="name")
     for word in reversed(words):
         if word in _MINIMIZE:
-            return MetricSpec(name=name, goal="minimize")
+            return MetricSpec(name=name, goal="minimize", origin="name")
         if word in _MAXIMIZE:
-            return MetricSpec(name=name, goal="maximize")
-    return MetricSpec(name=name, goal="maximize")
+            return MetricSpec(name=name, goal="maximize", origin="name")
+    return MetricSpec(name=name, goal="none", origin="name")
 
 
 def check_metric_value(name: str, value: object) -> float:

@@ -13,10 +13,18 @@ from typing import Any, Literal
 
 # A parameter value after flattening: JSON scalars or lists of them.
 ParamValue = Any
-Goal = Literal["maximize", "minimize"]
+# "none": informational — shown and diffed, never better or worse, never a regression.
+Goal = Literal["maximize", "minimize", "none"]
+# A change within this fraction of the old value is noise, whatever tolerance is set: 0.1%.
+DEFAULT_RELATIVE_TOLERANCE = 0.001
 RawPoint = tuple[int, float, float]  # step, value, UTC epoch seconds
 Stage = Literal["none", "staging", "production", "archived"]
 STAGES: tuple[str, ...] = ("none", "staging", "production", "archived")
+# Files with these suffixes are source code (git records them; an uncommitted one is a change
+# of the recipe's code), not data.
+CODE_SUFFIXES = frozenset(
+    {".py", ".ipynb", ".r", ".sh", ".bash", ".sql", ".scala", ".java", ".jl", ".js", ".ts"}
+)
 # An artifact's digest when only DVC's md5 is known (a DVC output that is not pulled).
 DVC_MD5_PREFIX = "dvc-md5:"
 
@@ -25,12 +33,26 @@ DVC_MD5_PREFIX = "dvc-md5:"
 class MetricSpec:
     """How to judge a metric: which direction is better and how much change is noise.
 
-    `tolerance` is absolute: a change whose magnitude is at most `tolerance` is "unchanged".
+    A change is "unchanged" when its magnitude is at most `tolerance` (absolute) or at most
+    `relative_tolerance` × the larger magnitude of the two values, whichever is larger
+    (`tolerance_at`; symmetric, so a diff read backwards judges alike). `origin` says
+    where the goal came from: "set" for the model (`modeltrail goal`), "name" when guessed
+    from the metric's name (`metrics.default_metric_spec`).
     """
 
     name: str
     goal: Goal
     tolerance: float = 0.0
+    relative_tolerance: float = DEFAULT_RELATIVE_TOLERANCE
+    origin: Literal["set", "name"] = "set"
+
+    @property
+    def informational(self) -> bool:
+        return self.goal == "none"
+
+    def tolerance_at(self, old: float, new: float) -> float:
+        """The absolute tolerance a change between `old` and `new` is judged by."""
+        return max(abs(self.tolerance), self.relative_tolerance * max(abs(old), abs(new)))
 
 
 @dataclass(frozen=True)
@@ -145,6 +167,7 @@ class VersionRecord:
     tags: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[Note, ...] = ()
     metric_specs: Mapping[str, MetricSpec] = field(default_factory=dict)
+    golden: bool = False  # the model's golden (stable baseline) version
 
     def metric_values(self) -> dict[str, float]:
         return {name: m.value for name, m in self.metrics.items()}

@@ -62,11 +62,17 @@ def record_to_dict(record: VersionRecord) -> dict[str, Any]:
         "actor": record.actor,
         "description": record.description,
         "stage": record.stage,
+        "golden": record.golden,
         "parent": record.parent,
         "params": dict(record.params),
         "metrics": {name: metric_to_dict(m) for name, m in record.metrics.items()},
         "metric_goals": {
-            name: {"goal": spec.goal, "tolerance": spec.tolerance}
+            name: {
+                "goal": spec.goal,
+                "tolerance": spec.tolerance,
+                "relative_tolerance": spec.relative_tolerance,
+                "origin": spec.origin,
+            }
             for name, spec in record.metric_specs.items()
         },
         "data": [snapshot_to_dict(s) for s in record.data],

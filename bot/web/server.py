@@ -45,6 +45,9 @@ class Router:
     checks: dict[str, Callable[[], str]] = field(default_factory=dict)
     # Body caps in bytes by path or prefix; others get DEFAULT_BODY_LIMIT.
     limits: dict[str, int] = field(default_factory=dict)
+    # The outbox topics a consumer in this process drains; /healthz counts only those, so it
+    # never shows a backlog nobody here will drain.
+    drained_topics: tuple[str, ...] = ()
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -92,7 +95,11 @@ class Router:
         from modeltrail.core.lifecycle.outbox import Outbox
 
         try:
-            counts = Outbox(self.registry.engine).counts()
+            counts = (
+                Outbox(self.registry.engine).counts(self.drained_topics)
+                if self.drained_topics
+                else {}
+            )
         except (ModeltrailError, Exception) as exc:  # the endpoint reports, never raises
             return json_response(
                 start_response,
@@ -103,7 +110,13 @@ class Router:
         return json_response(
             start_response,
             "200 OK",
-            {"status": "ok", "database": "ok", "outbox": counts, **extra},
+            {
+                "status": "ok",
+                "database": "ok",
+                "dispatcher": bool(self.drained_topics),
+                "outbox": counts,
+                **extra,
+            },
         )
 
 
@@ -294,6 +307,9 @@ def build_service(settings: Settings, registry: Registry) -> Service:
             router.routes["/slack/events"] = checked(
                 SlackRequestHandler(app, path="/slack/events")
             )
+        from modeltrail.core.lifecycle.outbox import TOPICS
+
+        router.drained_topics = TOPICS
         service.dispatcher = SlackDispatcher(
             registry,
             client,

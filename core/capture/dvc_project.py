@@ -46,10 +46,8 @@ from modeltrail.core.capture.dvc import (
 )
 from modeltrail.core.capture.dvc_templates import declared_stages
 from modeltrail.core.errors import CaptureError
+from modeltrail.core.records import CODE_SUFFIXES
 
-CODE_SUFFIXES = frozenset(
-    {".py", ".ipynb", ".r", ".sh", ".bash", ".sql", ".scala", ".java", ".jl", ".js", ".ts"}
-)
 # Outputs with these suffixes are models: artifacts even when a later stage consumes them.
 MODEL_SUFFIXES = frozenset(
     {

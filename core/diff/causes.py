@@ -47,8 +47,10 @@ def rank_causes(diff: VersionDiff) -> list[Cause]:
                 detail += f" (latest: {code.commits[0].subject[:80]})"
         elif code.commit_changed:
             detail = f"code {str(code.old_commit)[:7]} → {str(code.new_commit)[:7]}"
-        else:
+        elif code.new_dirty:
             detail = "different uncommitted code changes"
+        else:  # a clean version's code is its commit, whatever its parent had uncommitted
+            detail = f"committed code {str(code.new_commit)[:7]} ({diff.old_version} was dirty)"
         causes.append(Cause("code", 2.5 + min(code.total_commits or 1, 10) * 0.05, detail))
     env = diff.environment
     if env.status != "unchanged":
@@ -61,13 +63,14 @@ def rank_causes(diff: VersionDiff) -> list[Cause]:
         weight = 2.5 if majors or env.python_changed else 1.0 + min(len(moved), 10) * 0.05
         causes.append(Cause("environment", weight, detail))
     moved_metrics = [m for m in diff.metrics if m.moved]
-    if moved_metrics and not causes:
+    rebuilt = [a for a in diff.artifacts if a.status == "changed"]
+    if (moved_metrics or rebuilt) and not causes:
         causes.append(
             Cause(
                 "nondeterminism",
                 1.0,
                 "nothing in the recorded recipe changed: nondeterminism (seeds, data order, "
-                "hardware) or an input that is not recorded",
+                "hardware) or an input that is not recorded; set a seed and record it",
             )
         )
     return sorted(causes, key=lambda c: c.weight, reverse=True)

@@ -90,7 +90,7 @@ def diff_versions(
         code=code,
         environment=environment,
         artifacts=artifacts,
-        findings=find(old, new, params, metrics, data, code, environment),
+        findings=find(old, new, params, metrics, data, code, environment, artifacts),
         suggested_bump=suggest_bump(old, new, params, data, code, environment),
     )
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Mapping, Sequence
 
 from modeltrail.core.diff.types import (
     SEVERITIES,
+    ArtifactChange,
     BumpSuggestion,
     CodeChange,
     DataChange,
@@ -14,7 +16,7 @@ from modeltrail.core.diff.types import (
     MetricChange,
     ParamsDiff,
 )
-from modeltrail.core.records import VersionRecord
+from modeltrail.core.records import CODE_SUFFIXES, VersionRecord
 
 FINDING_KINDS: tuple[str, ...] = (
     "metric_regression",  # critical: a metric got worse beyond its tolerance
@@ -23,7 +25,7 @@ FINDING_KINDS: tuple[str, ...] = (
     "dirty_code",  # warning: a side was trained from uncommitted changes
     "missing_lineage",  # critical (new side) / warning (old side only)
     "major_dependency_change",  # warning: a package's major version moved
-    "unexplained_metric_change",  # warning: metrics moved, recipe unchanged
+    "unexplained_metric_change",  # warning: metrics or the model moved, recipe unchanged
     "python_change",  # info: the Python version differs
 )
 
@@ -201,20 +203,34 @@ def _unexplained(
     data: Sequence[DataChange],
     code: CodeChange,
     env: EnvironmentChange,
+    artifacts: Sequence[ArtifactChange] = (),
 ) -> list[Finding]:
+    """Results moved while the recipe did not: metrics beyond tolerance, or (even within it)
+    a model artifact with a new digest. Either way the run is not reproducible as recorded."""
     moved = [m for m in metrics if m.moved]
-    if not moved or params.has_changes or code.status != "unchanged":
+    rebuilt = [a for a in artifacts if a.status == "changed" and a.old_digest and a.new_digest]
+    if not (moved or rebuilt) or params.has_changes or code.status != "unchanged":
         return []
     if env.status != "unchanged" or any(d.status != "unchanged" for d in data):
         return []
-    listed = ", ".join(f"{m.name} {_fmt_move(m)}" for m in moved[:3])
-    more = f" and {len(moved) - 3} more" if len(moved) > 3 else ""
+    parts = []
+    if moved:
+        listed = ", ".join(f"{m.name} {_fmt_move(m)}" for m in moved[:3])
+        more = f" and {len(moved) - 3} more" if len(moved) > 3 else ""
+        parts.append(f"{listed}{more} beyond tolerance")
+    if rebuilt:
+        a = rebuilt[0]
+        assert a.old_digest is not None and a.new_digest is not None
+        parts.append(
+            f"artifact {a.name} has a new digest ({a.old_digest[:12]} → {a.new_digest[:12]})"
+            + ("" if moved else " with metrics within tolerance")
+        )
     return [
         Finding(
             "unexplained_metric_change",
             "warning",
-            f"{listed}{more} beyond tolerance while params, data, code and environment are "
-            "unchanged: training may be nondeterministic",
+            f"{'; '.join(parts)} while params, data, code and environment are unchanged: "
+            "training is nondeterministic — set a seed and record it as a param",
         )
     ]
 
@@ -227,6 +243,7 @@ def find(
     data: Sequence[DataChange],
     code: CodeChange,
     env: EnvironmentChange,
+    artifacts: Sequence[ArtifactChange] = (),
 ) -> tuple[Finding, ...]:
     """Every finding, most severe first (stable within a severity)."""
     findings: list[Finding] = []
@@ -236,7 +253,7 @@ def find(
     findings += [f for f in (_dirty(old), _dirty(new)) if f is not None]
     findings += _lineage(old, new)
     findings += _environment(env)
-    findings += _unexplained(params, metrics, data, code, env)
+    findings += _unexplained(params, metrics, data, code, env, artifacts)
     findings.sort(key=lambda f: SEVERITIES.index(f.severity))
     return tuple(findings)
 
@@ -255,7 +272,8 @@ def suggest_bump(
     env: EnvironmentChange,
 ) -> BumpSuggestion:
     """major: a schema tag changed (set on both sides, different values) or the new version is
-    tagged `breaking`; minor: params or code changed; patch: anything else."""
+    tagged `breaking`; minor: params changed or code did (a new commit); patch: anything
+    else, saying what changed (data, environment, the working tree at the same commit)."""
     schema = [
         f"{tag} changed ({old.tags[tag]} → {new.tags[tag]})"
         for tag in SCHEMA_TAGS
@@ -281,19 +299,37 @@ def suggest_bump(
             if group
         ]
         recipe.append(f"params changed ({', '.join(counts)})")
-    if code.status != "unchanged":
+    # Only a new commit is a code change; the same commit with other uncommitted or untracked
+    # files is the working tree, which may be data or scratch files as much as code.
+    tree_only = code.status == "changed" and not code.commit_changed
+    if code.status != "unchanged" and not tree_only:
         if code.old_commit and code.new_commit and code.commit_changed:
             recipe.append(f"code changed ({code.old_commit[:7]} → {code.new_commit[:7]})")
         else:
             recipe.append("code changed")
+    if tree_only:
+        files = sorted(set(code.old_dirty_files) | set(code.new_dirty_files))
+        shown = ", ".join(files[:3]) + (", …" if len(files) > 3 else "")
+        tree = f"working tree changed (uncommitted: {shown})" if files else "working tree changed"
+        if any(posixpath.splitext(f)[1].lower() in CODE_SUFFIXES for f in files):
+            recipe.append(tree)  # an uncommitted source file is new code: minor
+            tree_only = False
     if recipe:
         return BumpSuggestion("minor", "; ".join(recipe))
-    data_changed = any(d.status != "unchanged" for d in data)
-    env_changed = env.status != "unchanged"
-    if data_changed and env_changed:
-        return BumpSuggestion("patch", "data and environment changed, recipe unchanged")
-    if data_changed:
-        return BumpSuggestion("patch", "data-only retrain")
-    if env_changed:
-        return BumpSuggestion("patch", "environment-only change")
-    return BumpSuggestion("patch", "no recipe change")
+    changed = [
+        label
+        for label, moved in (
+            ("data", any(d.status != "unchanged" for d in data)),
+            ("environment", env.status != "unchanged"),
+            ("working tree", tree_only),  # untracked or uncommitted files, none of them code
+        )
+        if moved
+    ]
+    if not changed:
+        return BumpSuggestion("patch", "no recipe change")
+    if changed == ["data"]:
+        roles = sorted({d.role for d in data if d.status != "unchanged"})
+        return BumpSuggestion("patch", f"data changed: {', '.join(roles)}")
+    if len(changed) == 1:
+        return BumpSuggestion("patch", f"{changed[0]} changed")
+    return BumpSuggestion("patch", f"{', '.join(changed[:-1])} and {changed[-1]} changed")

@@ -156,6 +156,7 @@ def diff_metrics(
         old_value = old[name].value if name in old else None
         new_value = new[name].value if name in new else None
         delta = rel = None
+        tolerance = spec.tolerance
         if old_value is None:
             verdict = "added"
         elif new_value is None:
@@ -163,8 +164,11 @@ def diff_metrics(
         else:
             delta = new_value - old_value
             rel = relative(delta, old_value)
-            if within_tolerance(old_value, new_value, spec.tolerance):
+            tolerance = spec.tolerance_at(old_value, new_value)
+            if within_tolerance(old_value, new_value, tolerance):
                 verdict = "unchanged"
+            elif spec.informational:
+                verdict = "changed"
             elif (delta > 0) == (spec.goal == "maximize"):
                 verdict = "improved"
             else:
@@ -178,7 +182,7 @@ def diff_metrics(
                 delta=delta,
                 relative_delta=rel,
                 goal=spec.goal,
-                tolerance=spec.tolerance,
+                tolerance=tolerance,
             )
         )
     return tuple(changes)

@@ -22,7 +22,8 @@ from typing import Any, Literal
 from modeltrail.core.records import CommitInfo, Goal, ParamValue
 
 Status = Literal["added", "removed", "changed", "unchanged"]
-Verdict = Literal["improved", "regressed", "unchanged", "added", "removed"]
+# "changed": an informational metric (goal "none") moved beyond tolerance.
+Verdict = Literal["improved", "regressed", "unchanged", "changed", "added", "removed"]
 Severity = Literal["info", "warning", "critical"]
 BumpLevel = Literal["major", "minor", "patch"]
 
@@ -70,7 +71,8 @@ class ParamsDiff:
 
 @dataclass(frozen=True)
 class MetricChange:
-    """A metric present in either version, judged by its goal and absolute tolerance."""
+    """A metric present in either version, judged by its goal; `tolerance` is the absolute
+    one it was judged by (the larger of the set tolerance and the relative default)."""
 
     name: str
     verdict: Verdict

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select
 
 from modeltrail.core.store import leases, schema
 
@@ -45,6 +45,19 @@ class OutboxEvent:
     claim_token: str | None = None
     status: str = "pending"
     last_error: str | None = None
+
+
+# The topics a consumer drains (the Slack dispatcher claims exactly these; a test holds the two
+# lists equal). A change nobody announces (staging, retention archiving) enqueues nothing: an
+# event no consumer claims would sit "pending" forever and read as a stuck backlog.
+TOPICS: tuple[str, ...] = (
+    "version.registered",
+    "version.promoted",
+    "version.rolled_back",
+    "version.retired",
+    "version.golden",
+    "monitoring.alert",
+)
 
 
 def enqueue(
@@ -137,8 +150,16 @@ class Outbox:
             permanent=permanent,
         )
 
-    def counts(self) -> dict[str, int]:
-        return self._queue.status_counts()
+    def counts(self, topics: tuple[str, ...] | None = None) -> dict[str, int]:
+        """Events by status; of `topics` only, when given."""
+        if topics is None:
+            return self._queue.status_counts()
+        o = schema.outbox
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(o.c.status, func.count()).where(o.c.topic.in_(topics)).group_by(o.c.status)
+            )
+            return {str(status): int(count) for status, count in rows}
 
     def events(self, *, status: str | None = None, limit: int = 100) -> list[OutboxEvent]:
         o = schema.outbox

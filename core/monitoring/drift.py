@@ -362,7 +362,10 @@ def judge_decay(
         if base is None:
             out.append(MetricDecay(name, spec.goal, spec.tolerance, None, value, "unknown"))
             continue
-        worse_by = (base - value) if spec.goal == "maximize" else (value - base)
+        if spec.informational:  # a count is not better or worse: it cannot decay
+            worse_by = 0.0
+        else:
+            worse_by = (base - value) if spec.goal == "maximize" else (value - base)
         status: Literal["ok", "decay"] = "decay" if worse_by > spec.tolerance + 1e-12 else "ok"
         out.append(
             MetricDecay(name, spec.goal, spec.tolerance, base, value, status, max(worse_by, 0.0))

@@ -36,12 +36,12 @@ from modeltrail.core.registry.artifacts import ArtifactsMixin
 from modeltrail.core.store import reads, schema
 from modeltrail.core.versioning import SemVer
 
+# The outbox topic each plan announces; staging and retention archiving announce nothing
+# (no consumer would ever drain them: see lifecycle.outbox.TOPICS).
 TOPICS = {
     "promote": "version.promoted",
-    "stage": "version.staged",
     "rollback": "version.rolled_back",
     "retire": "version.retired",
-    "retention": "version.archived",
 }
 GATE_SETTING = "gate"
 UNVERIFIED = "artifact_unverified"  # a stored artifact's bytes do not match its digest
@@ -373,19 +373,21 @@ class GovernanceMixin(ArtifactsMixin):
             update(schema.models).where(schema.models.c.id == model_id).values(updated_at=now)
         )
         main = plan.moves[-1]
-        enqueue(
-            conn,
-            topic=TOPICS[plan.action],
-            model=plan.model,
-            version=main.version,
-            payload={
-                **_payload(plan, actor, expected, decision, forced),
-                **(extra or {}),
-                **(notify or {}),
-            },
-            key=f"audit:{last_seq}",
-            now=now,
-        )
+        topic = TOPICS.get(plan.action)
+        if topic is not None:
+            enqueue(
+                conn,
+                topic=topic,
+                model=plan.model,
+                version=main.version,
+                payload={
+                    **_payload(plan, actor, expected, decision, forced),
+                    **(extra or {}),
+                    **(notify or {}),
+                },
+                key=f"audit:{last_seq}",
+                now=now,
+            )
 
     def _apply_in(
         self,

@@ -62,7 +62,8 @@ class RegistrationMixin(RegistryBase):
             if parent_id is None:
                 raise VersionNotFoundError(model, str(parent_wanted))
         else:
-            parent_id = self._newest_before_id(conn, model_id, version)
+            clean = draft.code is not None and not draft.code.dirty
+            parent_id = self._newest_before_id(conn, model_id, version, clean=clean)
 
         if draft.environment is not None:
             self._upsert_environment(conn, draft.environment)
@@ -236,7 +237,22 @@ class RegistrationMixin(RegistryBase):
         ).first()
         return SemVer(*row) if row else None
 
-    def _newest_before_id(self, conn: Connection, model_id: int, version: SemVer) -> int | None:
+    def _newest_before_id(
+        self, conn: Connection, model_id: int, version: SemVer, *, clean: bool = False
+    ) -> int | None:
+        """The newest version before `version`; for a `clean` one (committed code) the newest
+        clean one when there is one, so an experiment from a dirty tree is not its parent."""
+        if clean:
+            found = self._newest_before_id_where(
+                conn, model_id, version, schema.versions.c.code_dirty.is_(False)
+            )
+            if found is not None:
+                return found
+        return self._newest_before_id_where(conn, model_id, version, None)
+
+    def _newest_before_id_where(
+        self, conn: Connection, model_id: int, version: SemVer, extra: Any
+    ) -> int | None:
         v = schema.versions
         older = (
             (v.c.major < version.major)
@@ -245,9 +261,10 @@ class RegistrationMixin(RegistryBase):
                 v.c.major == version.major, v.c.minor == version.minor, v.c.patch < version.patch
             )
         )
+        where = [v.c.model_id == model_id, older] + ([extra] if extra is not None else [])
         return conn.execute(
             select(v.c.id)
-            .where(v.c.model_id == model_id, older)
+            .where(*where)
             .order_by(v.c.major.desc(), v.c.minor.desc(), v.c.patch.desc())
             .limit(1)
         ).scalar()

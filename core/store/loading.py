@@ -131,6 +131,14 @@ def load_records(
         environments.update(_environments(conn, mark, sorted(wanted_envs)))
     names = sorted({name for per_version in metrics.values() for name in per_version})
     specs = _metric_specs(conn, mark, model_id, names)
+    golden_id = next(
+        iter(
+            conn.exec_driver_sql(
+                f"SELECT golden_version_id FROM models WHERE id = {mark}", (model_id,)
+            )
+        ),
+        (None,),
+    )[0]
 
     records = []
     for row in rows:
@@ -165,6 +173,7 @@ def load_records(
                 tags=tags[vid],
                 notes=tuple(notes[vid]),
                 metric_specs={k: specs[k] for k in metrics[vid]},
+                golden=vid == golden_id,
             )
         )
     return records

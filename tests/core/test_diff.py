@@ -251,8 +251,8 @@ def test_metric_spec_new_side_wins_then_old_then_default() -> None:
     assert metrics["score"].verdict == "unchanged"
     assert metrics["speed"].goal == "minimize"
     assert metrics["speed"].verdict == "regressed"
-    assert metrics["other"].goal == "maximize"  # default for an unknown name
-    assert metrics["other"].verdict == "improved"
+    assert metrics["other"].goal == "none"  # an unknown name is informational (item 20)
+    assert metrics["other"].verdict == "changed"
 
 
 # ----------------------------------------------------------------------------------- data
@@ -273,7 +273,7 @@ def test_same_path_new_digest_is_a_silent_data_change() -> None:
         "(digest 111111111111 → 222222222222; size +200 bytes)"
     )
     assert diff.suggested_bump.level == "patch"
-    assert diff.suggested_bump.reason == "data-only retrain"
+    assert diff.suggested_bump.reason.startswith("data changed: ")
 
 
 def test_new_path_for_a_role_is_a_normal_data_change() -> None:
@@ -421,11 +421,11 @@ def test_dirty_code_on_either_side() -> None:
     assert (diff.code.old_dirty, diff.code.new_dirty) == (True, True)
 
 
-def test_same_commit_clean_vs_dirty_is_a_code_change() -> None:
+def test_same_commit_clean_vs_dirty_is_a_working_tree_change() -> None:
     diff = diff_versions(version(), version("1.0.1", code=code_state(dirty=True)))
     assert diff.code.status == "changed"
     assert not diff.code.commit_changed
-    assert diff.suggested_bump == BumpSuggestion("minor", "code changed")
+    assert diff.suggested_bump == BumpSuggestion("patch", "working tree changed")
 
 
 # ---------------------------------------------------------------------------- environment
@@ -448,7 +448,7 @@ def test_packages_added_removed_upgraded_downgraded_with_major_flag() -> None:
     (finding,) = diff.findings_of("major_dependency_change")
     assert finding.severity == "warning"
     assert finding.message == "numpy 1.26.4 → 2.0.1 (major version upgrade)"
-    assert diff.suggested_bump.reason == "environment-only change"
+    assert diff.suggested_bump.reason == "environment changed"
 
 
 def test_unparsable_package_versions_fall_back_to_text_order() -> None:
@@ -521,7 +521,7 @@ def test_regression_of_a_minimized_metric_from_zero() -> None:
     old = version(metrics={"val_loss": 0.0})
     new = version("1.1.0", params={"lr": 0.2}, metrics={"val_loss": 0.5})
     (finding,) = diff_versions(old, new).findings_of("metric_regression")
-    assert finding.message == "val_loss rose 0 → 0.5 (+0.5), beyond tolerance 0"
+    assert finding.message == "val_loss rose 0 → 0.5 (+0.5), beyond tolerance 0.0005"
 
 
 def test_missing_lineage_is_critical_on_the_new_side() -> None:
@@ -560,7 +560,7 @@ def test_unexplained_metric_change() -> None:
     assert diff.findings[0].severity == "warning"
     assert diff.findings[0].message == (
         "auc 0.9 → 0.93 (+3.3%) beyond tolerance while params, data, code and environment "
-        "are unchanged: training may be nondeterministic"
+        "are unchanged: training is nondeterministic — set a seed and record it as a param"
     )
 
 
@@ -604,11 +604,11 @@ def test_findings_sorted_by_severity_and_every_kind_covered() -> None:
     ("changes", "level", "reason"),
     [
         ({}, "patch", "no recipe change"),
-        ({"data": (snapshot(digest=DIGEST_2),)}, "patch", "data-only retrain"),
+        ({"data": (snapshot(digest=DIGEST_2),)}, "patch", "data changed: train"),
         (
             {"data": (snapshot(digest=DIGEST_2),), "env": environment(python_version="3.12.0")},
             "patch",
-            "data and environment changed, recipe unchanged",
+            "data and environment changed",
         ),
         (
             {"params": {"lr": 0.1, "depth": 7, "seed": 1}},
@@ -678,7 +678,7 @@ def test_to_dict_has_the_documented_keys_and_is_json_safe() -> None:
     assert as_dict["findings"][0] == {
         "kind": "metric_regression",
         "severity": "critical",
-        "message": "auc fell 0.9 → 0.8 (-11.1%), beyond tolerance 0",
+        "message": "auc fell 0.9 → 0.8 (-11.1%), beyond tolerance 0.0009",
     }
     assert as_dict["suggested_bump"] == {"level": "minor", "reason": "params changed (1 changed)"}
     assert json.loads(diff.to_json()) == as_dict

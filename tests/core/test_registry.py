@@ -460,7 +460,7 @@ def test_created_at_comes_from_the_clock(db_url: str) -> None:
     ],
 )
 def test_default_goal_minimises_by_name(name: str) -> None:
-    assert default_metric_spec(name) == MetricSpec(name, "minimize", 0.0)
+    assert default_metric_spec(name) == MetricSpec(name, "minimize", 0.0, origin="name")
 
 
 @pytest.mark.parametrize(
@@ -478,15 +478,14 @@ def test_default_goal_minimises_by_name(name: str) -> None:
         "f1_macro",
         "top1_acc",
         "throughput",
-        "custom_score",
     ],
 )
 def test_default_goal_maximises_by_name(name: str) -> None:
-    assert default_metric_spec(name) == MetricSpec(name, "maximize", 0.0)
+    assert default_metric_spec(name) == MetricSpec(name, "maximize", 0.0, origin="name")
 
 
 def test_metric_specs_default_by_name_and_can_be_overridden(registry: Registry) -> None:
-    names = ("loss", "val_loss", "roc_auc", "accuracy", "throughput")
+    names = ("loss", "val_loss", "roc_auc", "accuracy", "throughput", "n_rows")
     register(registry, metric_points={name: [(0, 1.0, T0)] for name in names})
     specs = registry.load("fraud", "1.0.0").metric_specs
     assert {name: spec.goal for name, spec in specs.items()} == {
@@ -495,6 +494,7 @@ def test_metric_specs_default_by_name_and_can_be_overridden(registry: Registry) 
         "roc_auc": "maximize",
         "accuracy": "maximize",
         "throughput": "maximize",
+        "n_rows": "none",
     }
 
     spec = registry.set_metric_goal("fraud", "throughput", "minimize", 0.5, actor=ACTOR)
@@ -504,7 +504,7 @@ def test_metric_specs_default_by_name_and_can_be_overridden(registry: Registry) 
     specs = registry.load("fraud", "1.0.0").metric_specs
     assert specs["throughput"] == MetricSpec("throughput", "maximize", 2.0)
     assert specs["val_loss"] == MetricSpec("val_loss", "maximize", 0.0)
-    assert specs["loss"] == MetricSpec("loss", "minimize", 0.0)
+    assert specs["loss"] == MetricSpec("loss", "minimize", 0.0, origin="name")
     assert registry.metric_specs("fraud")["throughput"] == MetricSpec("throughput", "maximize", 2.0)
 
     # Goals are per model.

@@ -314,7 +314,7 @@ def test_silent_data_change_versus_unchanged_data(
         "data 'train' at data/train.csv has new contents under the same path "
         f"(digest {old_digest} → {new_digest}; size +4 bytes)"
     )
-    assert report["suggested_bump"] == {"level": "patch", "reason": "data-only retrain"}
+    assert report["suggested_bump"] == {"level": "patch", "reason": "data changed: test, train"}
 
     text = diff_text(cli)
     assert text.splitlines()[0] == (
@@ -383,7 +383,10 @@ def test_training_from_a_dirty_tree(registry: Registry, project: Path, cli: CLI)
     assert findings(report)["dirty_code"] == [
         ("warning", "1.0.1 was trained from uncommitted changes (2 files: notes.txt, train.py)")
     ]
-    assert report["suggested_bump"] == {"level": "minor", "reason": "code changed"}
+    assert report["suggested_bump"] == {
+        "level": "minor",
+        "reason": "working tree changed (uncommitted: notes.txt, train.py)",
+    }
     text = diff_text(cli)
     assert text.splitlines()[0].endswith("metrics within tolerance; uncommitted code changes")
     assert "  1.0.1 was trained from uncommitted changes: notes.txt, train.py" in text
@@ -458,7 +461,7 @@ def test_environment_differences(registry: Registry, project: Path, cli: CLI) ->
         "major_dependency_change": [("warning", "numpy 1.26.4 → 2.0.1 (major version upgrade)")],
         "python_change": [("info", "Python 3.11.9 → 3.12.3")],
     }
-    assert report["suggested_bump"] == {"level": "patch", "reason": "environment-only change"}
+    assert report["suggested_bump"] == {"level": "patch", "reason": "environment changed"}
 
     text = diff_text(cli)
     assert text.splitlines()[0] == (
@@ -501,8 +504,8 @@ def test_metric_goals_tolerance_and_unexplained_changes(
     ]
     assert findings(report) == {
         "metric_regression": [
-            ("critical", "auc fell 0.9 → 0.895 (-0.6%), beyond tolerance 0"),
-            ("critical", "latency_ms rose 12 → 15 (+25.0%), beyond tolerance 0"),
+            ("critical", "auc fell 0.9 → 0.895 (-0.6%), beyond tolerance 0.0009"),
+            ("critical", "latency_ms rose 12 → 15 (+25.0%), beyond tolerance 0.015"),
         ],
         "unexplained_metric_change": [
             (
@@ -579,7 +582,7 @@ def test_suggested_bumps_and_changelog(registry: Registry, project: Path, cli: C
         description="breaking change",
     )
     bumps = {v: diff_json(cli, v)["suggested_bump"] for v in ("1.0.1", "1.1.0", "1.2.0")}
-    assert bumps["1.0.1"] == {"level": "patch", "reason": "data-only retrain"}
+    assert bumps["1.0.1"] == {"level": "patch", "reason": "data changed: train"}
     assert bumps["1.1.0"] == {"level": "minor", "reason": "params changed (1 changed)"}
     assert bumps["1.2.0"]["level"] == "minor"
     assert bumps["1.2.0"]["reason"].startswith("code changed (")

@@ -387,11 +387,11 @@ def test_headline_examples(new: VersionRecord, expected: str) -> None:
 
 
 def test_headline_caps_moved_metrics_at_three() -> None:
-    old = moved("1.0.0", a=1.0, b=1.0, c=1.0, d=1.0, e=1.0)
-    new = moved("1.0.1", a=2.0, b=2.0, c=2.0, d=2.0, e=2.0)
+    old = moved("1.0.0", auc_a=1.0, auc_b=1.0, auc_c=1.0, auc_d=1.0, auc_e=1.0)
+    new = moved("1.0.1", auc_a=2.0, auc_b=2.0, auc_c=2.0, auc_d=2.0, auc_e=2.0)
     assert headline_of(diff_versions(old, new)) == (
-        "1.0.1 vs 1.0.0: a 1 → 2 (+100%, improved); b 1 → 2 (+100%, improved); "
-        "c 1 → 2 (+100%, improved); 2 more metrics moved"
+        "1.0.1 vs 1.0.0: auc_a 1 → 2 (+100%, improved); auc_b 1 → 2 (+100%, improved); "
+        "auc_c 1 → 2 (+100%, improved); 2 more metrics moved"
     )
 
 
@@ -441,7 +441,7 @@ def test_text_renders_every_section() -> None:
         "code changed (a1b2c3d → b2c3d4e))"
     )
     for expected in (
-        "  CRITICAL metric_regression: auc fell 0.9 → 0.85 (-5.6%), beyond tolerance 0",
+        "  CRITICAL metric_regression: auc fell 0.9 → 0.85 (-5.6%), beyond tolerance 0.0009",
         "  WARNING  silent_data_change: data 'train' at data/train.csv has new contents under "
         f"the same path (digest {'1' * 12} → {'2' * 12}; size +200 bytes)",
         "  WARNING  dirty_code: 1.1.0 was trained from uncommitted changes (1 file: train.py)",
@@ -567,7 +567,7 @@ def test_changelog_in_every_format() -> None:
         "  fresh data",
         "  vs 1.0.0: auc 0.9 → 0.92 (+2.2%, improved); data changed: train",
     ]
-    assert "  suggested bump: patch (data-only retrain)" in text
+    assert "  suggested bump: patch (data changed: train)" in text
     assert "  first version: auc 0.9" in text
     assert text.index("1.0.1 (") < text.index("1.0.0 (")
 
