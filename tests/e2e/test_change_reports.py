@@ -511,8 +511,8 @@ def test_metric_goals_tolerance_and_unexplained_changes(
             (
                 "warning",
                 "auc 0.9 → 0.895 (-0.6%), latency_ms 12 → 15 (+25.0%) beyond tolerance while "
-                "params, data, code and environment are unchanged: training may be "
-                "nondeterministic",
+                "params, data, code and environment are unchanged: training is "
+                "nondeterministic — set a seed and record it as a param",
             )
         ],
     }
