@@ -57,6 +57,7 @@ TOPICS: tuple[str, ...] = (
     "version.retired",
     "version.golden",
     "monitoring.alert",
+    "audit.head",  # the daily head anchor posted to Slack (bot/anchor.py)
 )
 
 
