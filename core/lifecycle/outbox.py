@@ -58,6 +58,7 @@ TOPICS: tuple[str, ...] = (
     "version.golden",
     "monitoring.alert",
     "audit.head",  # the daily head anchor posted to Slack (bot/anchor.py)
+    "promotion.requested",  # an approval asked for in the model's channel
 )
 
 
