@@ -154,9 +154,35 @@ def _remote_url(repo: Repo) -> str | None:
     return strip_credentials(url)
 
 
-def _diff_digest(repo: Repo, root: str, untracked: list[str]) -> str:
+def _submodule_state(root: str, path: str) -> bytes:
+    """What a submodule's working tree holds beyond its commit: its own diff against HEAD and
+    its untracked files. The parent's diff only says "-dirty", so without this two different
+    edits inside a submodule would digest alike."""
+    import git
+
+    sub = git.Git(os.path.join(root, path))
+    try:
+        diff = sub.diff("HEAD", "--binary", "--no-color", "--no-ext-diff", stdout_as_string=False)
+        status = sub.status("--porcelain", "-z", "--untracked-files=all", stdout_as_string=False)
+    except git.GitCommandError:
+        return b"unreadable"
+    out = [diff, status]
+    for rec in status.split(b"\0"):
+        if rec.startswith(b"?? "):
+            try:
+                with open(os.path.join(root, path, os.fsdecode(rec[3:])), "rb") as f:
+                    out.append(f.read(UNTRACKED_CONTENT_LIMIT))
+            except OSError:
+                out.append(b"unreadable")
+    return b"\0".join(out)
+
+
+def _diff_digest(
+    repo: Repo, root: str, untracked: list[str], changed: list[str] | None = None
+) -> str:
     """sha256 over `git diff HEAD --binary` plus each untracked file's path and content
-    (size and mtime instead of content above UNTRACKED_CONTENT_LIMIT)."""
+    (size and mtime instead of content above UNTRACKED_CONTENT_LIMIT), plus what changed
+    inside each modified submodule's working tree."""
     raw = repo.git.diff(
         "HEAD",
         # Pin every option a user's diff.* config could change, so the same change gives
@@ -198,6 +224,10 @@ def _diff_digest(repo: Repo, root: str, untracked: list[str]) -> str:
         except OSError:
             # Vanished or unreadable since `git status`: the path alone still counts.
             digest.update(b"unreadable")
+    for rel in sorted(changed or ()):
+        if os.path.exists(os.path.join(root, rel, ".git")):  # a submodule's checkout
+            digest.update(b"\0submodule\0" + os.fsencode(rel) + b"\0")
+            digest.update(_submodule_state(root, rel))
     return digest.hexdigest()
 
 
@@ -241,7 +271,7 @@ def capture_code(path: str | os.PathLike[str] = ".") -> CodeState | None:
             remote_url=_remote_url(repo),
             dirty=dirty,
             dirty_files=tuple(sorted(set(changed) | set(untracked))),
-            diff_digest=_diff_digest(repo, root, untracked) if dirty else None,
+            diff_digest=_diff_digest(repo, root, untracked, changed) if dirty else None,
         )
     except git.GitCommandError:
         # e.g. a repository git refuses to use ("dubious ownership"): no code state

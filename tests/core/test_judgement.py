@@ -289,3 +289,34 @@ def test_item25_healthz_never_reports_a_backlog_that_cannot_drain(registry: Regi
     assert (no_dispatcher["dispatcher"], no_dispatcher["outbox"]) == (False, {})
     draining = _health(Router(registry, drained_topics=TOPICS))
     assert (draining["dispatcher"], draining["outbox"]) == (True, {"pending": 1})
+
+
+# -- item 18: changes inside a submodule's working tree change the dirty digest --------------
+
+
+def test_item18_edits_inside_a_submodule_change_the_dirty_digest(tmp_path: Path) -> None:
+    from modeltrail.core.capture.git import capture_code
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    git(lib, "init", "-q", "-b", "main")
+    (lib / "features.py").write_text("WINDOW = 2\n")
+    git(lib, "add", "-A")
+    git(lib, "commit", "-q", "-m", "lib")
+    repo = tmp_path / "project"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(lib), "lib")
+    git(repo, "commit", "-q", "-m", "with lib")
+    assert capture_code(repo).dirty is False
+
+    (repo / "lib" / "features.py").write_text("WINDOW = 3\n")
+    first = capture_code(repo)
+    (repo / "lib" / "features.py").write_text("WINDOW = 4\n")
+    second = capture_code(repo)
+    assert first.dirty and second.dirty and first.dirty_files == ("lib",)
+    assert first.diff_digest != second.diff_digest
+    (repo / "lib" / "features.py").write_text("WINDOW = 3\n")
+    assert capture_code(repo).diff_digest == first.diff_digest  # same edit, same digest
+    (repo / "lib" / "notes.txt").write_text("untracked inside the submodule\n")
+    assert capture_code(repo).diff_digest != first.diff_digest
