@@ -126,3 +126,50 @@ def params_diff(diff: Any) -> str:
 
 def _now(ctx: AnswerContext) -> Any:
     return ctx.now()
+
+
+def _answers_j2(macro: str, **values: Any) -> str:
+    module = environment("text").get_template("answers.j2").module
+    text = str(getattr(module, macro)(**values))
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+
+def _period(data: dict[str, Any]) -> str:
+    since, until = data.get("since"), data.get("until")
+    if since and until:
+        return f"{since[:16].replace('T', ' ')} to {until[:16].replace('T', ' ')} UTC"
+    if since:
+        return f"since {since[:16].replace('T', ' ')} UTC"
+    return "all time"
+
+
+# The answer text of each tool's result, as the parser's answers render it: an LLM calling a
+# tool gets the same sentence a parsed question would, beside the data.
+TOOL_TEXT: dict[str, Any] = {
+    "list_models": lambda d: _answers_j2("models", data=d),
+    "list_versions": lambda d: _answers_j2("latest", data=d, limit=None),
+    "get_version": lambda d: _answers_j2("show", data=d),
+    "get_stages": lambda d: _answers_j2("stage", data=d, stage="production"),
+    "stage_history": lambda d: _answers_j2("history", data=d),
+    "version_history": lambda d: _answers_j2("who", data=d, action="any"),
+    "best_version": lambda d: _answers_j2("best", data=d),
+    "versions_using_data": lambda d: _answers_j2("used", data=d, what="data"),
+    "versions_at_commit": lambda d: _answers_j2("used", data=d, what="commit"),
+    "metric_regressions": lambda d: _answers_j2("regression", data=d),
+    "monitoring_status": lambda d: _answers_j2("monitoring", data=d),
+    "stage_at": lambda d: say("stage_at", data=d, label=d["at"][:16].replace("T", " ") + " UTC"),
+    "activity": lambda d: say("activity", data=d, label=_period(d)),
+    "dirty_versions": lambda d: say("dirty", data=d),
+    "package_history": lambda d: say("package", data=d),
+    "param_history": lambda d: say("param", data=d),
+    "recovery_options": lambda d: say("rollback", data=d),
+    "metric_value": lambda d: say("metric", data=d),
+}
+
+
+def tool_text(name: str, result: dict[str, Any]) -> str | None:
+    """The answer text for a tool's result (None for an error or a tool without one)."""
+    render = TOOL_TEXT.get(name)
+    if render is None or "error" in result:
+        return None
+    return str(render(result))

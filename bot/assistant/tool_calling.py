@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from modeltrail.bot.assistant.answers import Answer, AnswerContext, Cited, LLMFallback
+from modeltrail.bot.assistant.answers_more import tool_text
 from modeltrail.bot.assistant.llm import LLM, LLMUnavailable
 from modeltrail.core.config import Settings
 from modeltrail.core.registry.tools import TOOL_SPECS, call_tool
@@ -92,6 +93,9 @@ def _converse(llm: LLM, question: str, context: AnswerContext) -> Answer | None:
                 )
                 continue
             result = call_tool(context.tools, call.name, call.arguments)
+            text = tool_text(call.name, result)
+            if text is not None:
+                result = {"answer_text": text, **result}  # what the parser would have said
             for model, version in _versions_in(result):
                 cited.setdefault((model, version))
             content = json.dumps(result, ensure_ascii=False, default=str)

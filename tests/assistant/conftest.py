@@ -12,9 +12,14 @@ from modeltrail.core.registry.writer import Registry
 
 
 @pytest.fixture(scope="module")
-def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+def scenario_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('scenario') / 'registry.db'}"
     seed_scenario(url)
-    registry = Registry.open(url)
+    return url
+
+
+@pytest.fixture(scope="module")
+def scenario(scenario_url: str) -> Iterator[Registry]:
+    registry = Registry.open(scenario_url)
     yield registry
     registry.close()
