@@ -209,9 +209,7 @@ def record_view(record: VersionRecord) -> Group:
             table.add_column(column)
         for a in record.artifacts:
             kept = "stored" if a.stored else "referenced, not stored"
-            table.add_row(
-                escape(a.name), escape(a.uri), short(a.digest), human_size(a.size), kept
-            )
+            table.add_row(escape(a.name), escape(a.uri), short(a.digest), human_size(a.size), kept)
         parts.append(table)
     else:
         parts.append(Text("none recorded", style="dim"))

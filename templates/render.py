@@ -7,12 +7,13 @@ escapes `&`, `<`, `>` through `slack`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 from functools import cache
 from typing import Any, Literal
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined
 
 Format = Literal["text", "md", "html", "slack", "prompt"]
 FORMATS: tuple[str, ...] = ("text", "md", "html")
@@ -140,9 +141,28 @@ FILTERS = {
 }
 
 
+class _BytecodeCache(FileSystemBytecodeCache):
+    """Compiled templates kept between processes (Jinja's own per-user cache directory, keyed
+    by each template's source checksum): compiling answers.j2 and its imports costs a fresh
+    `modeltrail ask` more than everything else it does. A cache that cannot be written is
+    skipped, never an error."""
+
+    def dump_bytecode(self, bucket: Any) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def _bytecode_cache() -> FileSystemBytecodeCache | None:
+    try:
+        return _BytecodeCache()
+    except (OSError, RuntimeError):  # no safe per-user directory: compile every time
+        return None
+
+
 @cache
 def environment(fmt: str) -> Environment:
     env = Environment(
+        bytecode_cache=_bytecode_cache(),
         loader=PackageLoader("modeltrail.templates", "."),
         # Every template of the HTML environment escapes, the shared plain-text macros
         # (_headline.j2) included: a macro's output counts as safe where it is called.

@@ -21,6 +21,8 @@ PG_ADMIN_URL = os.environ.get(
     "MODELTRAIL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 _SCRUBBED_PREFIXES = ("MODELTRAIL_", "SLACK_", "OPENAI_", "SMTP_", "MLFLOW_", "GIT_")
+
+
 def _tables_children_first() -> list[str]:
     from modeltrail.core.store.schema import metadata
 

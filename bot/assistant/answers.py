@@ -27,7 +27,6 @@ from modeltrail.core.questions.names import Known
 from modeltrail.core.questions.parser import parse, unknown_words
 from modeltrail.core.registry.tool_specs import TOOL_NAMES
 from modeltrail.core.registry.tools import RegistryTools
-from modeltrail.core.registry.writer import Registry
 from modeltrail.core.versioning import SemVer
 from modeltrail.templates.render import environment
 
@@ -35,6 +34,7 @@ if TYPE_CHECKING:
     from modeltrail.bot.slack.blocks import Message
     from modeltrail.bot.slack.handlers import Answerer
     from modeltrail.core.config import Settings
+    from modeltrail.core.registry.writer import Registry
 
 Source = Literal["parser", "llm", "none"]
 NEEDS_MODEL = frozenset(
@@ -67,6 +67,9 @@ class Answer:
         }
 
 
+# Kinds whose tools need the full Registry (SQLAlchemy queries, monitoring, the promotion gate).
+NEEDS_FULL = frozenset({"best", "used_data", "used_commit", "regression", "monitoring", "change"})
+
 LLMFallback = Callable[[str, "AnswerContext"], "Answer | None"]
 
 
@@ -75,7 +78,7 @@ class AnswerContext:
     """What an answer may use: the registry (read only), the model a channel or `--model`
     defaults to, and an LLM fallback for questions the parser does not understand."""
 
-    registry: Registry
+    registry: Registry  # or the stdlib SqliteReader, with `full` to open the Registry
     default_model: str | None = None
     llm: LLMFallback | None = None
     slack_command: str = "/model"
@@ -83,6 +86,9 @@ class AnswerContext:
     timezone: str | None = None  # MODELTRAIL_TIMEZONE: how "yesterday" and "at 7:02" are read
     clock: Callable[[], dt.datetime] | None = None  # injected in tests; default: the system's
     used: list[str] = field(default_factory=list, compare=False)  # tools called, per answer
+    # When `registry` is the stdlib reader (a fast start): opens the full Registry for the
+    # questions whose tools need it (NEEDS_FULL); the caller closes what it opened.
+    full: Callable[[], Registry] | None = None
 
     @cached_property
     def tools(self) -> RegistryTools:
@@ -122,6 +128,8 @@ def _answer(question: str, context: AnswerContext) -> Answer:
             if said is not None:
                 return said
         return Answer(_ask_back(question, intent, known, context), "parser", intent, ok=False)
+    if intent.kind in NEEDS_FULL and context.full is not None:
+        context = replace(context, registry=context.full(), full=None)
     if intent.kind in NEEDS_MODEL and intent.model is None:
         model = context.default_model
         if model is None and len(models) == 1:

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from modeltrail.bot.cli.common import app, load_settings, open_registry, print_json, say
+from modeltrail.bot.cli.common import (
+    app,
+    load_settings,
+    open_reader,
+    open_registry,
+    print_json,
+    say,
+)
 
 
 @app.command()
@@ -21,18 +30,31 @@ def ask(question: tuple[str, ...], model: str | None, as_json: bool) -> None:
     from modeltrail.bot.assistant.tool_calling import configured_fallback
 
     settings = load_settings()
-    registry = open_registry()
+    llm = configured_fallback(settings)
+    # A local SQLite registry is read with the standard library (a fast start); the full
+    # Registry is opened only for the questions that need it, and always for the LLM, whose
+    # tools may be any of them.
+    source = open_reader() if llm is None else open_registry()
+    opened = [source]
+
+    def full() -> Any:
+        registry = open_registry()
+        opened.append(registry)
+        return registry
+
     try:
         context = AnswerContext(
-            registry,
+            source,
             default_model=model,
-            llm=configured_fallback(settings),
+            llm=llm,
             cli=True,
             timezone=settings.timezone,
+            full=None if hasattr(source, "engine") else full,
         )
         said = answer(" ".join(question), context)
     finally:
-        registry.close()
+        for each in opened:
+            each.close()
     if as_json:
         print_json(said.to_dict())
     else:

@@ -92,8 +92,6 @@ def emit(text: str, out: Path | None, *, colour: bool = False) -> None:
     sys.stdout.write(text)
 
 
-
-
 def actor_for(explicit: str | None) -> str:
     from modeltrail.core.capture.actor import resolve_actor
 
@@ -101,9 +99,9 @@ def actor_for(explicit: str | None) -> str:
 
 
 def say(text: str) -> None:
-    from modeltrail.bot.terminal import console
-
-    console().print(text, highlight=False, markup=False, soft_wrap=True)
+    # Plain text as it is: rich (no markup, no highlighting, soft wrap) would print the same
+    # characters, at the cost of importing it.
+    sys.stdout.write(text + "\n")
 
 
 def parse_moment(text: str) -> dt.datetime:

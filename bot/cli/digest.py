@@ -192,7 +192,6 @@ def send(
 def _until(text: str | None) -> dt.datetime:
     from modeltrail.core.registry.writer import utcnow
 
-
     return utcnow() if text is None else parse_moment(text)
 
 

@@ -9,13 +9,11 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select
-
 from modeltrail.core.errors import UsageError
 from modeltrail.core.lifecycle.rules import previous_production, timeline
-from modeltrail.core.registry.tool_base import ToolBase, find_model_id, golden_version
+from modeltrail.core.registry.tool_base import ToolBase, find_model_id
 from modeltrail.core.serialize import iso
-from modeltrail.core.store import schema
+from modeltrail.core.store.reads import mark, utc
 from modeltrail.core.versioning import SemVer
 
 
@@ -86,30 +84,26 @@ class HistoryTools(ToolBase):
 
     def version_history(self, model: str, version: str) -> dict[str, Any]:
         wanted = self.resolve(model, version)
-        v = schema.versions
-        with self.registry.engine.connect() as conn:
-            model_id = find_model_id(conn, model)
-            row = conn.execute(
-                select(v.c.created_at, v.c.actor, v.c.description, v.c.stage).where(
-                    v.c.model_id == model_id, v.c.version == wanted
-                )
-            ).first()
-            if row is None:
-                from modeltrail.core.errors import VersionNotFoundError
+        model_id = self._model(model)
+        rows = self._rows(
+            "SELECT created_at, actor, description, stage FROM versions "
+            "WHERE model_id = ? AND version = ?",
+            (model_id, wanted),
+        )
+        if not rows:
+            from modeltrail.core.errors import VersionNotFoundError
 
-                raise VersionNotFoundError(model, wanted)
-            golden = golden_version(conn, model_id)
+            raise VersionNotFoundError(model, wanted)
+        created, actor, description, stage = rows[0]
+        golden = self._golden(model_id)
+        with self._connect() as conn:
             events = _events(conn, model, wanted, limit=200)
         return {
             "model": model,
             "version": wanted,
-            "stage": row.stage,
+            "stage": stage,
             "golden": golden == wanted,
-            "registered": {
-                "at": iso(row.created_at),
-                "by": row.actor,
-                "description": row.description,
-            },
+            "registered": {"at": iso(utc(created)), "by": actor, "description": description},
             "events": list(reversed(events)),  # oldest first
         }
 
@@ -119,7 +113,7 @@ class HistoryTools(ToolBase):
         if version is not None and model is None:
             raise UsageError("a version needs its model")
         wanted = self.resolve(model, version) if model is not None and version else None
-        with self.registry.engine.connect() as conn:
+        with self._connect() as conn:
             if model is not None:
                 find_model_id(conn, model)
             events = _events(conn, model, wanted, limit=limit)
@@ -130,7 +124,7 @@ class HistoryTools(ToolBase):
     def _last_event(
         self, model: str, version: str, actions: Sequence[str]
     ) -> dict[str, Any] | None:
-        with self.registry.engine.connect() as conn:
+        with self._connect() as conn:
             for event in _events(conn, model, version, limit=50):
                 if event["action"] in actions:
                     return event
@@ -138,20 +132,25 @@ class HistoryTools(ToolBase):
 
 
 def _events(
-    conn: Connection, model: str | None, version: str | None, *, limit: int
+    conn: Any, model: str | None, version: str | None, *, limit: int
 ) -> list[dict[str, Any]]:
-    """Audit events, newest first, with stage moves spelled out."""
-    a = schema.audit_events
-    query = select(a).order_by(a.c.seq.desc()).limit(limit)
+    """Audit events, newest first, with stage moves spelled out (plain SQL: either backend)."""
+    p = mark(conn)
+    where, params = [], []
     if model is not None:
-        query = query.where(a.c.model == model)
+        where.append(f"model = {p}")
+        params.append(model)
     if version is not None:
-        query = query.where(a.c.version == version)
-    return [
-        describe_event(r["created_at"], r["actor"], r["action"], r["model"], r["version"],
-                       r["before"], r["after"], r["reason"])
-        for r in conn.execute(query).mappings()
-    ]  # fmt: skip
+        where.append(f"version = {p}")
+        params.append(version)
+    rows = conn.exec_driver_sql(
+        "SELECT created_at, actor, action, model, version, before, after, reason "
+        "FROM audit_events"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + f" ORDER BY seq DESC LIMIT {int(limit)}",
+        tuple(params),
+    )
+    return [describe_event(*r) for r in rows]
 
 
 def describe_event(

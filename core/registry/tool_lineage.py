@@ -7,12 +7,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import and_, or_, select
-
 from modeltrail.core.errors import UsageError
 from modeltrail.core.registry.tool_base import MATCH_CAP, ToolBase, find_model_id
 from modeltrail.core.serialize import iso
-from modeltrail.core.store import schema
 from modeltrail.core.versioning import SemVer
 
 _HEX = re.compile(r"^[0-9a-f]{4,64}$")
@@ -22,6 +19,10 @@ class LineageTools(ToolBase):
     """A mixin of `RegistryTools`: versions found by dataset digest or git commit."""
 
     def versions_using_data(self, digest: str, model: str | None = None) -> dict[str, Any]:
+        from sqlalchemy import and_, or_, select
+
+        from modeltrail.core.store import schema
+
         prefix = _hex_prefix(digest, "digest")
         ds, v, mo = schema.data_snapshots, schema.versions, schema.models
         query = (
@@ -64,6 +65,10 @@ class LineageTools(ToolBase):
         }
 
     def versions_at_commit(self, commit: str, model: str | None = None) -> dict[str, Any]:
+        from sqlalchemy import select
+
+        from modeltrail.core.store import schema
+
         prefix = _hex_prefix(commit, "commit")
         v, mo = schema.versions, schema.models
         query = (

@@ -7,14 +7,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, select
-
 from modeltrail.core.diff.sections import diff_metrics
 from modeltrail.core.errors import InvalidMetricError
 from modeltrail.core.records import Metric
 from modeltrail.core.registry.tool_base import LIST_CAP, MATCH_CAP, ToolBase, find_model_id
 from modeltrail.core.serialize import iso
-from modeltrail.core.store import schema
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -33,6 +30,10 @@ class MetricTools(ToolBase):
                 hint="its metrics: " + (", ".join(sorted(specs)) or "none recorded"),
             )
         highest = order == "highest" or (order == "best" and spec.goal == "maximize")
+        from sqlalchemy import func, select
+
+        from modeltrail.core.store import schema
+
         v, m = schema.versions, schema.metrics
         value = m.c.value.desc() if highest else m.c.value.asc()
         with self.registry.engine.connect() as conn:
@@ -77,6 +78,10 @@ class MetricTools(ToolBase):
                 f"{model} has no metric {metric!r}",
                 hint="its metrics: " + (", ".join(sorted(specs)) or "none recorded"),
             )
+        from sqlalchemy import select
+
+        from modeltrail.core.store import schema
+
         v, m = schema.versions, schema.metrics
         with self.registry.engine.connect() as conn:
             model_id = find_model_id(conn, model)

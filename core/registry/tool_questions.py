@@ -17,7 +17,7 @@ from modeltrail.core.errors import InvalidMetricError, UsageError, VersionNotFou
 from modeltrail.core.lifecycle.rules import previous_production, timeline
 from modeltrail.core.registry.tool_base import ToolBase
 from modeltrail.core.serialize import iso
-from modeltrail.core.store.reads import mark, utc
+from modeltrail.core.store.reads import utc
 from modeltrail.core.versioning import SemVer
 
 ACTIVITY_CAP = 50
@@ -31,16 +31,6 @@ ACTIONS = {
 
 class QuestionTools(ToolBase):
     """A mixin of `RegistryTools`: moments, periods, people, packages, params, rollback."""
-
-    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self.registry.engine.connect() as conn:
-            return [tuple(r) for r in conn.exec_driver_sql(sql.replace("?", mark(conn)), params)]
-
-    def _model(self, model: str) -> int:
-        from modeltrail.core.store.reads import model_id
-
-        with self.registry.engine.connect() as conn:
-            return model_id(conn, model)
 
     def people(self) -> list[str]:
         """Everyone who registered or changed something (the parser's vocabulary)."""

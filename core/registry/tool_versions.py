@@ -6,13 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from modeltrail.core.diff.engine import VersionDiff
 from modeltrail.core.registry.compare import compare, resolve_pair
-from modeltrail.core.registry.tool_base import LIST_CAP, ToolBase, find_model_id, golden_version
+from modeltrail.core.registry.tool_base import LIST_CAP, ToolBase
 from modeltrail.core.serialize import iso
-from modeltrail.core.store import schema
 
 
 class VersionTools(ToolBase):
@@ -32,13 +29,12 @@ class VersionTools(ToolBase):
     # -- tools --------------------------------------------------------------------------------
 
     def list_models(self) -> dict[str, Any]:
-        m, v = schema.models, schema.versions
-        with self.registry.engine.connect() as conn:
-            golden = dict(
-                conn.execute(
-                    select(m.c.name, v.c.version).join(v, v.c.id == m.c.golden_version_id)
-                ).all()
+        golden = dict(
+            self._rows(
+                "SELECT m.name, v.version FROM models m JOIN versions v "
+                "ON v.id = m.golden_version_id"
             )
+        )
         return {
             "models": [
                 {
@@ -72,8 +68,7 @@ class VersionTools(ToolBase):
 
     def get_version(self, model: str, version: str) -> dict[str, Any]:
         record = self.registry.load(model, self.resolve(model, version))
-        with self.registry.engine.connect() as conn:
-            golden = golden_version(conn, find_model_id(conn, model))
+        golden = self._golden(self._model(model))
         params = list(record.params.items())
         env = record.environment
         return {

@@ -77,6 +77,11 @@ class SqliteReader:
             return None
         return cls(raw)
 
+    @property
+    def connection(self) -> Any:
+        """The read connection (`exec_driver_sql`), for tools written in plain SQL."""
+        return self._conn
+
     def close(self) -> None:
         self._conn.raw.close()
 

@@ -75,3 +75,21 @@ def test_read_commands_on_a_local_registry_import_only_what_they_use(
         ("list",),
     ):
         assert not loaded("--db", url, *args) & set(HEAVY), args
+
+
+def test_ask_a_parsed_question_on_a_local_registry_imports_nothing_heavy(tmp_path: Path) -> None:
+    """`ask` answers the common questions through the stdlib reader (the 0.3 s budget)."""
+    url = f"sqlite:///{tmp_path / 'registry.db'}"
+    with Registry.open(url) as registry:
+        registry.register(VersionDraft("m", params={"lr": 0.1}), actor="ana")
+        registry.register(VersionDraft("m", params={"lr": 0.2}), actor="ben")
+    for question in (
+        "what is the latest version",
+        "what's live?",
+        "who registered 1.0.1",
+        "what happened this week",
+        "who changed the lr",
+        "what changed in 1.0.1",
+        "show 1.0.0",
+    ):
+        assert not loaded("--db", url, "ask", question) & set(HEAVY), question

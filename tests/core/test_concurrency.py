@@ -76,8 +76,18 @@ def run_workers(
     data.write_text("x,y\n" + "".join(f"{i},{i % 2}\n" for i in range(100)))
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", WORKER, url, str(w), str(count), str(ready), str(go),
-             str(data), mode],
+            [
+                sys.executable,
+                "-c",
+                WORKER,
+                url,
+                str(w),
+                str(count),
+                str(ready),
+                str(go),
+                str(data),
+                mode,
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
