@@ -5,6 +5,8 @@
     GET /api/models/{model}                           overview: stages, counts, metric goals
     GET /api/models/{model}/versions?stage=&tag=&metric=&sort=&limit=&cursor=
     GET /api/models/{model}/versions/{ref}            the record (ref: 2.1.5, production, …)
+    GET /api/models/{model}/versions/{ref}/artifacts/{name}   a stored artifact's bytes,
+                                                      streamed, sha256 in X-Checksum-Sha256
     GET /api/models/{model}/diff/{a}/{b}              the `diff --format json` document
     GET /api/models/{model}/history?at=&stage=        stage timeline, or production at a time
     GET /api/audit?model=&since=&limit=               audit events, newest first
@@ -20,12 +22,13 @@ tag is visible on the next request, from whichever process made it.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -39,6 +42,10 @@ PREFIX = "/api/"
 _ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("models", re.compile(r"^/api/models/?$")),
     ("audit", re.compile(r"^/api/audit/?$")),
+    (
+        "artifact",
+        re.compile(r"^/api/models/(?P<model>.+?)/versions/(?P<ref>[^/]+)/artifacts/(?P<name>.+)$"),
+    ),
     ("version", re.compile(r"^/api/models/(?P<model>.+)/versions/(?P<ref>[^/]+)$")),
     ("versions", re.compile(r"^/api/models/(?P<model>.+)/versions$")),
     ("diff", re.compile(r"^/api/models/(?P<model>.+)/diff/(?P<a>[^/]+)/(?P<b>[^/]+)$")),
@@ -49,11 +56,13 @@ _QUERY = {
     "models": set(),
     "model": set(),
     "version": set(),
+    "artifact": set(),
     "diff": set(),
     "history": {"at", "stage"},
     "audit": {"model", "since", "limit"},
 }
 CACHE_ENTRIES = 4096
+STREAM_CHUNK = 1 << 20  # artifact bytes are sent in 1 MiB reads
 CACHE_MAX_BYTES = 1 << 20  # larger answers are built each time
 
 
@@ -115,6 +124,8 @@ class ReadApi:
             return Refusal(FORBIDDEN, f"this token reads model={grant.model} only").respond(
                 start_response
             )
+        if name == "artifact":
+            return self._artifact(environ, start_response, **args)
         key = (name + path, query_string, grant.model if model is None else None)
         with self._lock:
             cached = self._cache.get(key)
@@ -211,6 +222,69 @@ class ReadApi:
             "golden": self.registry.stage_version(model, "golden") == record.version,
         }
 
+    def _artifact(
+        self,
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+        *,
+        model: str,
+        ref: str,
+        name: str,
+    ) -> Iterable[bytes]:
+        """Stream a stored artifact (or a file inside a stored directory: NAME/PATH) from the
+        store, never through memory; its sha256 (the store's key) goes in the headers."""
+        try:
+            record = self.registry.load(model, self.registry.resolve_version(model, ref))
+            digest, size = self._blob(record, name)
+            stream = self.registry.artifact_store().open(digest)
+        except UsageError as exc:
+            return json_response(start_response, "400 Bad Request", _error(exc))
+        except ModeltrailError as exc:
+            return json_response(start_response, "404 Not Found", _error(exc))
+        filename = name.rsplit("/", 1)[-1].replace('"', "")
+        start_response(
+            "200 OK",
+            [
+                ("Content-Type", "application/octet-stream"),
+                ("Content-Length", str(size)),
+                ("Content-Disposition", f'attachment; filename="{filename}"'),
+                ("X-Checksum-Sha256", digest),
+                ("Repr-Digest", f"sha-256=:{base64.b64encode(bytes.fromhex(digest)).decode()}:"),
+                ("ETag", f'"{digest}"'),
+            ],
+        )
+        wrapper = environ.get("wsgi.file_wrapper")
+        if wrapper is not None:
+            return wrapper(stream, STREAM_CHUNK)  # type: ignore[no-any-return]
+        return _chunks(stream)
+
+    def _blob(self, record: Any, name: str) -> tuple[str, int]:
+        from modeltrail.core.vault.vault import read_manifest
+
+        for artifact in record.artifacts:
+            inside = name.startswith(artifact.name + "/") and artifact.kind == "directory"
+            if name != artifact.name and not inside:
+                continue
+            if not artifact.stored or artifact.digest is None:
+                raise NotFoundError(
+                    f"artifact {artifact.name!r} of {record.model} {record.version} is "
+                    "referenced, not stored",
+                    hint=f"it was recorded at {artifact.uri}",
+                )
+            if artifact.kind != "directory":
+                return artifact.digest, int(artifact.size or 0)
+            entries = read_manifest(self.registry.artifact_store(), artifact.digest)
+            rest = name[len(artifact.name) + 1 :]
+            for entry in entries:
+                if entry.path == rest:
+                    return entry.digest, entry.size
+            shown = ", ".join(f"{artifact.name}/{e.path}" for e in entries[:5])
+            raise NotFoundError(
+                f"artifact {artifact.name!r} is a directory; ask for one of its files",
+                hint=f"e.g. {shown}" if shown else None,
+            )
+        raise NotFoundError(f"{record.model} {record.version} has no artifact {name!r}")
+
     def _diff(
         self, *, model: str, a: str, b: str, grant_model: str | None, query: Any
     ) -> dict[str, Any]:
@@ -288,3 +362,9 @@ def _single(query: dict[str, list[str]], name: str) -> str | None:
 
 def _error(exc: ModeltrailError) -> dict[str, Any]:
     return {"error": exc.message, **({"hint": exc.hint} if exc.hint else {})}
+
+
+def _chunks(stream: Any) -> Iterator[bytes]:
+    with stream:
+        while chunk := stream.read(STREAM_CHUNK):
+            yield chunk

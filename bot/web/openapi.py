@@ -322,6 +322,39 @@ def _get(summary: str, schema: str, params: list[dict[str, Any]], errors: list[i
     return {"get": {"summary": summary, "parameters": params, "responses": responses}}
 
 
+def _artifact() -> dict[str, Any]:
+    path = _get(
+        "A stored artifact's bytes, streamed from the artifact store. For a stored directory "
+        "ask for NAME/PATH, one of its files.",
+        "Error",
+        [
+            _MODEL,
+            _param("ref", "path", _REF),
+            _param("name", "path", "The artifact's name (NAME/PATH for a file in a directory)."),
+        ],
+        [400, 401, 403, 404],
+    )
+    path["get"]["responses"]["200"] = {
+        "description": "The bytes.",
+        "headers": {
+            "X-Checksum-Sha256": {
+                "description": "The sha256 of the bytes (hex), as recorded at registration.",
+                "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            },
+            "Repr-Digest": {
+                "description": "The same digest in RFC 9530 form: sha-256=:BASE64:",
+                "schema": {"type": "string"},
+            },
+        },
+        "content": {
+            "application/octet-stream": {
+                "schema": {"type": "string", "contentMediaType": "application/octet-stream"}
+            }
+        },
+    }
+    return path
+
+
 def openapi_document() -> dict[str, Any]:
     auth = [401, 403]
     return {
@@ -378,6 +411,7 @@ def openapi_document() -> dict[str, Any]:
                 [_MODEL, _param("ref", "path", _REF)],
                 [400, *auth, 404],
             ),
+            "/api/models/{model}/versions/{ref}/artifacts/{name}": _artifact(),
             "/api/models/{model}/diff/{a}/{b}": _get(
                 "What changed from version a to version b (as `modeltrail diff --format json`, "
                 "without reading git).",
