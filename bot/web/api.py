@@ -86,6 +86,9 @@ class ReadApi:
         self._cache: OrderedDict[tuple[str, str, str | None], tuple[int, bytes]] = OrderedDict()
         self._lock = threading.Lock()
         self._document: bytes | None = None
+        from modeltrail.core.registry.queries import GenerationProbe
+
+        self._generation = GenerationProbe(registry)
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -107,9 +110,7 @@ class ReadApi:
         query_string = environ.get("QUERY_STRING", "")
         query = parse_qs(query_string, keep_blank_values=True)
         try:
-            from modeltrail.core.registry.queries import generation
-
-            current = generation(self.registry)
+            current = self._generation()
         except (DatabaseError, Exception) as exc:  # the database is down: say so, briefly
             return json_response(
                 start_response, "503 Service Unavailable", {"error": type(exc).__name__}

@@ -145,6 +145,11 @@ class Service:
     def start(self) -> None:
         from waitress.server import create_server
 
+        # waitress warns "Task queue depth is N" whenever requests wait for a worker thread,
+        # which is every moment of normal load from many consumers; the warning costs more
+        # CPU than the cached answers it delays.
+        logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+
         if self.dispatcher is not None:
             _warm_up()
 

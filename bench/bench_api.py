@@ -1,0 +1,196 @@
+"""The read API under load: `GET /api/models/{m}/versions/{ref}` on a 10,000-version registry
+(SQLite, and PostgreSQL with --postgres), 50 concurrent connections from `wrk` on loopback,
+and artifact streaming from the local store.
+
+Budget (issue 17): p99 < 20 ms at 50 concurrent requests; streaming >= 500 MB/s.
+
+Three request mixes per backend, each after a warm-up:
+  hot     - the same ref (`production`) over and over: the answer comes from the cache,
+            after one indexed query that checks the registry has not changed;
+  spread  - a random one of the 10,000 version numbers per request (wrk Lua script): most
+            answers are built (resolve + load the record) because 10,000 URLs exceed the cache;
+  version - one exact version number (`1.0.42`), as a serving system pinning a version does.
+
+    python bench/bench_api.py [--versions 10000] [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+        [--seed-db /tmp/api-bench.db] [--seconds 10] [--connections 50] [--artifact-mib 256]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import load
+from bench_web_stack import parse_wrk
+
+from modeltrail.bot.web.server import build_service
+from modeltrail.core.config import Settings
+from modeltrail.core.records import VersionDraft
+from modeltrail.core.registry.writer import Registry
+
+MODEL = "big"
+TOKEN = "bench-token"
+SPREAD = """
+math.randomseed(os.time())
+request = function()
+  return wrk.format("GET", string.format("/api/models/big/versions/1.0.%%d", math.random(0, %d)))
+end
+"""
+
+
+def seed(registry: Registry, versions: int) -> float:
+    """`versions` versions of MODEL: 40 params, 10 metrics, two tags each."""
+    have = (
+        registry.count_versions(MODEL) if MODEL in {m.name for m in registry.list_models()} else 0
+    )
+    t0 = time.perf_counter()
+    for i in range(have, versions):
+        registry.register(
+            VersionDraft(
+                MODEL,
+                params={f"group{g}.param{p}": g * p + i for g in range(4) for p in range(10)},
+                metric_points={
+                    f"metric_{m}": [(0, 0.5 + (i % 97) / 1000, 1.79e9)] for m in range(10)
+                },
+                tags={"team": "risk", "run": str(i)},
+            ),
+            actor="bench",
+        )
+        if (i + 1) % 1000 == 0:
+            print(f"    seeded {i + 1:,} ({load()})", flush=True)
+    if registry.stage_version(MODEL, "production") is None:
+        registry.promote(MODEL, f"1.0.{versions // 2}", actor="bench", force=True, reason="bench")
+    return time.perf_counter() - t0
+
+
+def wrk(port: int, path: str, seconds: int, connections: int, script: Path | None = None) -> dict:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    command += ["-H", f"Authorization: Bearer {TOKEN}"]
+    if script is not None:
+        command += ["-s", str(script)]
+    command.append(f"http://127.0.0.1:{port}{path}")
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return {**parse_wrk(out), "load": load()}
+
+
+def bench_backend(url: str, args: argparse.Namespace, tmp: Path) -> dict:
+    registry = Registry.open(url)
+    out: dict = {"seed_s": round(seed(registry, args.versions), 1)}
+    service = build_service(Settings(http_port=0, api_token=TOKEN), registry)
+    service.start()
+    script = tmp / "spread.lua"
+    script.write_text(SPREAD % (args.versions - 1))
+    try:
+        mixes = {
+            "hot": (f"/api/models/{MODEL}/versions/production", None),
+            "version": (f"/api/models/{MODEL}/versions/1.0.42", None),
+            "spread": ("/", script),
+        }
+        for name, (path, lua) in mixes.items():
+            wrk(service.port, path, 2, args.connections, lua)  # warm-up
+            out[name] = wrk(service.port, path, args.seconds, args.connections, lua)
+            print(f"  {name:8} {json.dumps(out[name])}", flush=True)
+    finally:
+        service.stop()
+        registry.close()
+    return out
+
+
+def bench_artifact(tmp: Path, mib: int) -> dict:
+    """One stored artifact of `mib` MiB, downloaded with curl (to /dev/null) three times."""
+    db = f"sqlite:///{tmp / 'artifact.db'}"
+    blob = tmp / "model.bin"
+    with open(blob, "wb") as f:
+        for _ in range(mib):
+            f.write(os.urandom(1 << 20))
+    from modeltrail.bot.cli.main import main
+
+    assert (
+        main(["--db", db, "register", "art", "--no-git", "--no-env", "--artifact", str(blob)]) == 0
+    )
+    blob.unlink()
+    registry = Registry.open(db)
+    service = build_service(Settings(http_port=0, api_token=TOKEN), registry)
+    service.start()
+    speeds = []
+    try:
+        url = f"http://127.0.0.1:{service.port}/api/models/art/versions/latest/artifacts/model.bin"
+        for _ in range(3):
+            result = subprocess.run(
+                [
+                    "curl",
+                    "-s",
+                    "-o",
+                    "/dev/null",
+                    "-w",
+                    "%{speed_download} %{size_download}",
+                    "-H",
+                    f"Authorization: Bearer {TOKEN}",
+                    url,
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.split()
+            assert int(float(result[1])) == mib << 20, result
+            speeds.append(float(result[0]) / 1e6)
+    finally:
+        service.stop()
+        registry.close()
+    speeds.sort()
+    return {"mib": mib, "mb_per_s_median": round(speeds[1], 1), "mb_per_s": speeds, "load": load()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--versions", type=int, default=10_000)
+    parser.add_argument("--postgres", help="admin URL; a bench database is created and dropped")
+    parser.add_argument("--seed-db", help="keep (and reuse) the SQLite registry at this path")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--artifact-mib", type=int, default=256)
+    parser.add_argument("--only", default="sqlite,postgres,artifact")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+    tmp = Path(tempfile.mkdtemp(prefix="modeltrail-api-bench-"))
+    results: dict = {}
+    try:
+        if "sqlite" in args.only:
+            db = Path(args.seed_db) if args.seed_db else tmp / "registry.db"
+            print(f"SQLite ({db})", flush=True)
+            results["sqlite"] = bench_backend(f"sqlite:///{db}", args, tmp)
+        if "postgres" in args.only and args.postgres:
+            from sqlalchemy import create_engine, text
+
+            admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
+            name = f"modeltrail_api_bench_{uuid.uuid4().hex[:8]}"
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            try:
+                print(f"PostgreSQL ({name})", flush=True)
+                url = args.postgres.rsplit("/", 1)[0] + f"/{name}"
+                results["postgres"] = bench_backend(url, args, tmp)
+            finally:
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                admin.dispose()
+        if "artifact" in args.only:
+            results["artifact"] = bench_artifact(tmp, args.artifact_mib)
+            print(f"artifact {json.dumps(results['artifact'])}", flush=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
