@@ -7,7 +7,7 @@ import datetime as dt
 
 import click
 
-from modeltrail.bot.cli.common import app, open_registry, say
+from modeltrail.bot.cli.common import app, open_registry, parse_moment, say
 
 
 @app.group()
@@ -16,7 +16,7 @@ def outbox() -> None:
 
 
 @outbox.command("list")
-@click.option("--status", type=click.Choice(["pending", "claimed", "done", "dead"]))
+@click.option("--status", type=click.Choice(["pending", "claimed", "done", "dead", "skipped"]))
 @click.option("--limit", "-n", default=50, show_default=True, type=click.IntRange(min=1))
 def outbox_list(status: str | None, limit: int) -> None:
     """Show outbox events, newest first, with their delivery state."""
@@ -49,3 +49,29 @@ def outbox_retry() -> None:
     finally:
         registry.close()
     say(f"{count} event(s) queued again")
+
+
+@outbox.command("replay")
+@click.option(
+    "--since",
+    required=True,
+    metavar="WHEN",
+    help="Post again the Slack reports of changes since WHEN (2026-11-20 or 2026-11-20T14:00).",
+)
+def outbox_replay(since: str) -> None:
+    """Post the Slack reports of changes since WHEN: those set aside when the bot first
+    started on this registry, and those already posted."""
+    from modeltrail.bot.slack.dispatcher import TOPICS
+    from modeltrail.core.lifecycle.outbox import Outbox
+
+    moment = parse_moment(since)
+    if len(since.strip()) == 10:  # a bare date means from the start of that day
+        moment -= dt.timedelta(days=1) - dt.timedelta(microseconds=1)
+    registry = open_registry()
+    try:
+        count = Outbox(registry.engine).replay(
+            since=moment, topics=TOPICS, now=dt.datetime.now(dt.UTC)
+        )
+    finally:
+        registry.close()
+    say(f"{count} event(s) since {moment:%Y-%m-%d %H:%M} UTC queued; a running serve posts them")

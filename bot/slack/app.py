@@ -235,7 +235,5 @@ class _EventLedger:
     def first_signature(self, signature: str) -> bool:
         if time.monotonic() - self._pruned > 60:
             self._pruned = time.monotonic()
-            self.registry.forget_events_before(
-                "slack-sig:", utcnow() - self.SIGNATURE_WINDOW
-            )
+            self.registry.forget_events_before("slack-sig:", utcnow() - self.SIGNATURE_WINDOW)
         return self.registry.record_event_once(f"slack-sig:{signature}")

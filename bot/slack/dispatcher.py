@@ -45,6 +45,7 @@ TOPICS = (
 )
 EVENT_TYPE = "modeltrail_report"  # Slack message metadata type carrying the event key
 Summarizer = Callable[[Any], str | None]
+FIRST_START = "slack:first-start"  # processed_events key: when a dispatcher first ran here
 
 
 # Slack errors that no retry will cure: the event goes dead at once (see `outbox list`).
@@ -157,7 +158,25 @@ class SlackDispatcher:
                 return
         self.outbox.complete(event, now=self.clock())
 
+    def first_start(self) -> int:
+        """The first time a dispatcher runs on this registry, set its past aside: only events
+        newer than now are posted (`modeltrail outbox replay --since` posts older ones)."""
+        if not self.registry.record_event_once(FIRST_START):
+            return 0
+        now = self.clock()
+        skipped = self.outbox.skip_before(now, topics=TOPICS, now=now)
+        log.info(
+            "first start on this registry: %d earlier event(s) not posted; "
+            "`modeltrail outbox replay --since DATE` posts them",
+            skipped,
+        )
+        return skipped
+
     def run_forever(self, stop: threading.Event, interval: float = 0.5) -> None:
+        try:
+            self.first_start()
+        except Exception:
+            log.exception("setting the registry's past aside failed; posting it")
         while not stop.is_set():
             try:
                 handled = self.run_once()
@@ -304,9 +323,10 @@ class SlackDispatcher:
             raise Undeliverable(f"Slack unreachable: {exc}") from None
         for message in response.get("messages") or []:
             meta = message.get("metadata") or {}
-            if meta.get("event_type") == EVENT_TYPE and (meta.get("event_payload") or {}).get(
-                "key"
-            ) == key:
+            if (
+                meta.get("event_type") == EVENT_TYPE
+                and (meta.get("event_payload") or {}).get("key") == key
+            ):
                 return str(message.get("ts"))
         return None
 

@@ -25,11 +25,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from modeltrail.core.store import leases, schema
+from modeltrail.core.store.engine import WRITE
 
-STATUSES = ("pending", "done", "dead")  # dead: out of attempts, or a permanent error
+# dead: out of attempts, or a permanent error; skipped: older than the bot's first start
+STATUSES = ("pending", "done", "dead", "skipped")
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,34 @@ class Outbox:
             query = query.where(o.c.status == status)
         with self.engine.connect() as conn:
             return [_event(r) for r in conn.execute(query).mappings()]
+
+    def skip_before(self, moment: dt.datetime, *, topics: tuple[str, ...], now: dt.datetime) -> int:
+        """Set aside the pending events of `topics` written before `moment` (a bot turned on
+        for a registry with a past must not post all of it); `replay` brings them back."""
+        o = schema.outbox
+        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            result = conn.execute(
+                update(o)
+                .where(o.c.status == "pending", o.c.created_at < moment, o.c.topic.in_(topics))
+                .values(status="skipped", done_at=now, last_error="older than the first start")
+            )
+            return int(result.rowcount)
+
+    def replay(self, *, since: dt.datetime, topics: tuple[str, ...], now: dt.datetime) -> int:
+        """Deliver again the events of `topics` written since `since` that were skipped or
+        already delivered; returns how many."""
+        o = schema.outbox
+        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            result = conn.execute(
+                update(o)
+                .where(
+                    o.c.status.in_(("skipped", "done")),
+                    o.c.created_at >= since,
+                    o.c.topic.in_(topics),
+                )
+                .values(status="pending", attempts=0, next_attempt_at=now, last_error=None)
+            )
+            return int(result.rowcount)
 
     def retry_dead(self, *, now: dt.datetime) -> int:
         return self._queue.requeue(now=now)
