@@ -99,8 +99,8 @@ def test_report_after_a_cli_promotion_within_two_seconds(
         ),
         actor="trainer",
     )
+    bot = serve()  # before the promotion: a first start does not post the registry's past
     registry.promote("fraud", "1.0.0", actor="ada", reason="first")
-    bot = serve()
     bot.slack.wait_for(lambda: bot.slack.posts(REPORTS))  # the report of 1.0.0
 
     code = main(
