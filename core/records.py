@@ -266,3 +266,4 @@ class CodeHistory:
     total_files_changed: int
     reachable: bool = True
     renamed: int = 0  # of total_files_changed, files git saw renamed (counted once)
+    missing: tuple[str, ...] = ()  # commits this clone does not have (a shallow clone?)

@@ -9,6 +9,7 @@ repository or a commit that is not in this clone gives `reachable=False`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -42,6 +43,10 @@ def _resolve(root: str, old: str, new: str) -> tuple[str, str] | None:
     out = _git(root, "rev-parse", f"{old}^{{commit}}", f"{new}^{{commit}}")
     shas = out.decode().split() if out else []
     return (shas[0], shas[1]) if len(shas) == 2 else None
+
+
+def _has(root: str, commit: str) -> bool:
+    return _git(root, "cat-file", "-e", f"{commit}^{{commit}}") is not None
 
 
 def changed_files(numstat: bytes) -> tuple[list[str], int]:
@@ -82,7 +87,9 @@ def code_history(
     )
     shas = _resolve(repo_root, old_commit, new_commit)
     if shas is None:
-        return unreachable
+        pair = (old_commit, new_commit)
+        absent = tuple(c for c in pair if _HEX.match(c) and not _has(repo_root, c))
+        return dataclasses.replace(unreachable, missing=absent)
     old, new = shas
     span = f"{old}..{new}"
     count = _git(repo_root, "rev-list", "--count", span)

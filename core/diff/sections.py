@@ -360,6 +360,7 @@ def diff_code(
             "files_changed": history.files_changed,
             "total_files_changed": history.total_files_changed,
             "renamed": history.renamed,
+            "missing_commits": history.missing,
         }
     return CodeChange(
         status=status,

@@ -168,6 +168,7 @@ class CodeChange:
     files_changed: tuple[str, ...] = ()
     total_files_changed: int | None = None
     renamed: int = 0
+    missing_commits: tuple[str, ...] = ()
 
     @property
     def commit_changed(self) -> bool:

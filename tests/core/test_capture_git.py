@@ -276,3 +276,33 @@ def test_code_history_counts_a_rename_once_like_git_diff_stat(
     assert history.total_files_changed == 1
     assert history.renamed == 1
     assert history.files_changed == ("featurize.py",)
+
+
+def test_a_commit_missing_from_a_shallow_clone_is_named(
+    capture_repo: Path, capture_git, tmp_path: Path
+) -> None:
+    """Issue 13, item 19: the report says which commit this clone lacks, not just "unrelated"."""
+    old = _commit(capture_repo, capture_git, "a.py", "a = 1\n", "one")
+    _commit(capture_repo, capture_git, "a.py", "a = 2\n", "two")
+    new = _commit(capture_repo, capture_git, "a.py", "a = 3\n", "three")
+    shallow = tmp_path / "shallow"
+    capture_git(tmp_path, "clone", "-q", "--depth", "1", f"file://{capture_repo}", str(shallow))
+
+    history = code_history(str(shallow), old, new)
+
+    assert history.reachable is False
+    assert history.missing == (old,)
+
+    from modeltrail.core.records import CodeState, VersionDraft
+    from modeltrail.core.registry.compare import compare
+    from modeltrail.core.registry.writer import Registry
+    from modeltrail.templates.render import render
+
+    with Registry.open(f"sqlite:///{tmp_path / 'r.db'}") as registry:
+        for commit in (old, new):
+            code = CodeState(str(shallow), commit, "main", None, False)
+            registry.register(VersionDraft("m", code=code), actor="ana")
+        diff = compare(registry, "m", "1.0.0", "1.0.1")
+    assert diff.code is not None and diff.code.missing_commits == (old,)
+    text = render("diff.txt.j2", "text", diff=diff, summary=None)
+    assert f"commit {old[:7]} is not in this clone (shallow?)" in text
