@@ -152,9 +152,11 @@ class _BytecodeCache(FileSystemBytecodeCache):
             super().dump_bytecode(bucket)
 
 
-def _bytecode_cache() -> FileSystemBytecodeCache | None:
+def _bytecode_cache(fmt: str) -> FileSystemBytecodeCache | None:
+    # One file name per output format: the same source compiles differently with and without
+    # autoescape, and a text build loaded into the HTML environment would not escape.
     try:
-        return _BytecodeCache()
+        return _BytecodeCache(pattern=f"__modeltrail_{fmt}_%s.cache")
     except (OSError, RuntimeError):  # no safe per-user directory: compile every time
         return None
 
@@ -162,7 +164,7 @@ def _bytecode_cache() -> FileSystemBytecodeCache | None:
 @cache
 def environment(fmt: str) -> Environment:
     env = Environment(
-        bytecode_cache=_bytecode_cache(),
+        bytecode_cache=_bytecode_cache(fmt),
         loader=PackageLoader("modeltrail.templates", "."),
         # Every template of the HTML environment escapes, the shared plain-text macros
         # (_headline.j2) included: a macro's output counts as safe where it is called.
