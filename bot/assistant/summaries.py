@@ -115,6 +115,7 @@ def digest_summarizer(settings: Any, registry: Any) -> Any:
             summary="",
             summary_source="template",
             charts={},
+            links={},  # the LLM is told what happened, not where the pages are
             at=lambda moment: moment.strftime("%Y-%m-%d %H:%M UTC"),
         )
         report = report[:DIGEST_REPORT_CHARS]

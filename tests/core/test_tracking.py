@@ -144,7 +144,8 @@ def test_second_run_is_next_patch_with_parent_and_dirty_code(project: Path, db_u
     new_head = commit_file(project, "train.py", "print('v3')\n", "tune training")
     third = train(db_url).record
     assert third is not None and third.code is not None
-    assert (third.version, third.parent) == ("1.0.2", "1.0.1")
+    # a clean version descends from the newest clean one, not the dirty 1.0.1 (issue 13, item 22)
+    assert (third.version, third.parent) == ("1.0.2", "1.0.0")
     assert (third.code.commit, third.code.dirty) == (new_head, False)
 
 
