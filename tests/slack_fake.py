@@ -186,7 +186,8 @@ class FakeSlack:
         # users.info answers: user ID -> real name; usergroups.users.list: group ID -> users
         self.users: dict[str, str] = {}
         self.usergroups: dict[str, list[str]] = {}
-        self.delays: deque[float] = deque()  # seconds to hold the next postMessage answers
+        # (method, seconds): hold the next answers of that method
+        self.delays: deque[tuple[str, float]] = deque()
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
@@ -256,11 +257,14 @@ class FakeSlack:
         with self._lock:
             self.failures.extend(Failure(status, retry_after, method, error) for _ in range(times))
 
-    def answer_late(self, seconds: float, *, times: int = 1) -> None:
-        """Accept (and record) the next `times` chat.postMessage calls, but answer each only
-        after `seconds`: what a client with a shorter timeout sees as a failure."""
+    def answer_late(
+        self, seconds: float, *, times: int = 1, method: str = "chat.postMessage"
+    ) -> None:
+        """Accept (and record) the next `times` calls of `method`, but answer each only
+        after `seconds`: what a client with a shorter timeout sees as a failure (or, within
+        its timeout, a slow Slack)."""
         with self._lock:
-            self.delays.extend([seconds] * times)
+            self.delays.extend([(method, seconds)] * times)
 
     def posts(self, channel: str | None = None, *, delivered: bool = True) -> list[Call]:
         """chat.postMessage calls (by default only those answered with ok)."""
@@ -411,7 +415,12 @@ class FakeSlack:
             answer.update(messages=self._history(data), has_more=False)
         with self._lock:
             self.calls.append(call)
-            delay = self.delays.popleft() if method == "chat.postMessage" and self.delays else 0
+            delay = 0.0
+            for held in self.delays:
+                if held[0] == method:
+                    self.delays.remove(held)
+                    delay = held[1]
+                    break
         if delay:
             time.sleep(delay)
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):

@@ -5,8 +5,10 @@ It claims `version.promoted`, `version.rolled_back`, `version.retired`, `monitor
 from the outbox, builds the report and posts it. Slack down or rate-limited (429 with
 Retry-After, 5xx, network errors): the event goes back to the outbox with backoff and is
 retried; nothing is lost. Claims are exclusive (see core/outbox) and held one event at a
-time, only while posting, so two `serve` processes never post the same event; a retry first
-looks the post up by its event key, so a post Slack accepted late is not repeated.
+time, only while posting, and renewed right before each Slack call: a dispatcher paused past
+the lease (a slow step, a stalled process) whose event another `serve` took over meanwhile
+finds its claim gone and posts nothing. A retry first looks the post up by its event key, so
+a post Slack accepted late is not repeated.
 """
 
 from __future__ import annotations
@@ -64,6 +66,10 @@ PERMANENT_ERRORS = frozenset(
         "msg_blocks_too_long",
     }
 )
+
+
+class ClaimLost(Exception):
+    """The event's claim ran out and another dispatcher took it over: it posts, not us."""
 
 
 class Undeliverable(Exception):
@@ -142,6 +148,9 @@ class SlackDispatcher:
         if prepared is not None:
             try:
                 self.post(prepared.channel, prepared.messages, event=event)
+            except ClaimLost:
+                log.info("event %s was taken over by another dispatcher; not posting it", event.id)
+                return
             except Undeliverable as exc:
                 status = self.outbox.fail(
                     event,
@@ -288,11 +297,13 @@ class SlackDispatcher:
         first, *rest = messages
         key = event.idempotency_key if event is not None else None
         if event is not None and key and event.attempts > 1:
+            self._hold(event)
             found = self._posted(channel, key, since=event.created_at)
             if found:
                 log.info("event %s was posted already (ts %s); not posting again", event.id, found)
                 return
         metadata = {"event_type": EVENT_TYPE, "event_payload": {"key": key}} if key else None
+        self._hold(event)  # the lookup may have been slow: still ours?
         response = self._post(channel, first, thread_ts=None, metadata=metadata)
         thread = response.get("ts")
         for message in rest:
@@ -301,6 +312,14 @@ class SlackDispatcher:
             except Undeliverable as exc:
                 # The report itself is posted; retrying the event would post it twice.
                 log.warning("a continuation of the report in %s failed: %s", channel, exc)
+
+    def _hold(self, event: OutboxEvent | None) -> None:
+        """Renew the claim on `event` now (a fresh lease for the Slack call that follows);
+        ClaimLost when another dispatcher took it over since we claimed it."""
+        if event is None or event.claim_token is None:
+            return
+        if not self.outbox.renew(event, now=self.clock()):
+            raise ClaimLost(event.id)
 
     def _posted(self, channel: str, key: str, *, since: dt.datetime) -> str | None:
         """The ts of the message carrying `key` in `channel` since `since`, if any."""

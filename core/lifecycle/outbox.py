@@ -9,7 +9,9 @@ deliver them, and `complete` or `fail` them with the claim token they got:
   same guarantee on one machine.
 - A consumer that dies leaves its claim to expire; the event is then claimed again. A token
   mismatch on completion means the lease ran out and someone else owns the event now, so the
-  late consumer's result is dropped rather than recorded twice.
+  late consumer's result is dropped rather than recorded twice. Right before delivering, a
+  consumer `renew`s its claim: if it was paused past the lease and the event was taken over,
+  the renewal fails and it delivers nothing.
 - Failed events are retried with exponential backoff; after `max_attempts` they stay as
   `dead` for a person to look at (`modeltrail outbox list`), never silently dropped.
 
@@ -32,6 +34,9 @@ from modeltrail.core.store.engine import WRITE
 
 # dead: out of attempts, or a permanent error; skipped: older than the bot's first start
 STATUSES = ("pending", "done", "dead", "skipped")
+# How long a claim holds an event: far longer than one Slack call (the client's timeout is
+# 10 s), so a consumer that renews right before posting keeps it through the post.
+LEASE = dt.timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -101,7 +106,7 @@ class Outbox:
         *,
         now: dt.datetime,
         limit: int = 10,
-        lease: dt.timedelta = dt.timedelta(minutes=2),
+        lease: dt.timedelta = LEASE,
         topics: tuple[str, ...] | None = None,
     ) -> list[OutboxEvent]:
         only = None if topics is None else schema.outbox.c.topic.in_(topics)
@@ -116,7 +121,7 @@ class Outbox:
         return None if row is None else _event(row)
 
     def claim_event(
-        self, event: OutboxEvent, *, now: dt.datetime, lease: dt.timedelta = dt.timedelta(minutes=2)
+        self, event: OutboxEvent, *, now: dt.datetime, lease: dt.timedelta = LEASE
     ) -> OutboxEvent | None:
         """Claim exactly `event` (seen with `peek`); None when it is no longer due (another
         consumer took or finished it meanwhile)."""
@@ -124,6 +129,12 @@ class Outbox:
             now=now, limit=1, lease=lease, where=schema.outbox.c.id == event.id
         )
         return _event(rows[0]) if rows else None
+
+    def renew(self, event: OutboxEvent, *, now: dt.datetime, lease: dt.timedelta = LEASE) -> bool:
+        """Extend the claim on `event` for `lease` from `now`; False when it was lost (the
+        lease ran out and another consumer took the event over): the caller must then not
+        deliver it. Called right before posting, whatever ran since the claim."""
+        return self._queue.renew(event, now=now, lease=lease)
 
     def complete(self, event: OutboxEvent, *, now: dt.datetime) -> bool:
         """Mark delivered. False when the claim had expired and was taken over."""

@@ -104,6 +104,22 @@ class LeaseQueue:
             row = conn.execute(query).mappings().first()
         return None if row is None else dict(row)
 
+    def renew(self, row: Claimed, *, now: dt.datetime, lease: dt.timedelta) -> bool:
+        """Hold `row` for `lease` from `now`, only while it is still held under its claim
+        token; False when the claim was lost (another consumer took the row over after the
+        lease ran out, or it was settled). A consumer calls it right before the step that
+        must happen once (a post), so a pause since the claim cannot let two consumers do it.
+        An expired lease nobody took over is still ours: the token says so, atomically."""
+        t = self.table
+        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            result = conn.execute(
+                update(t)
+                .where(t.c.id == row.id, t.c.claim_token == row.claim_token)
+                .where(t.c.status == self.claimed)
+                .values(lease_until=now + lease)
+            )
+            return result.rowcount == 1
+
     def settle(self, row: Claimed, **values: Any) -> bool:
         """Write `values` and end the lease, only while `row` is still held under its claim
         token; False when the claim had been lost (and nothing was written)."""

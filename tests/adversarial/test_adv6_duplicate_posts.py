@@ -1,7 +1,8 @@
 """Item 6: duplicate Slack posts. Two `serve` dispatchers while slow summaries run past the
-lease, and posts Slack accepted but answered after the client's timeout: every event is
-posted exactly once. The real WebClient against the fake Slack; the clock is injected, and
-the slow summary moves it on by more than the lease."""
+lease, a dispatcher whose claim runs out between claiming and posting, and posts Slack
+accepted but answered after the client's timeout: every event is posted exactly once. The
+real WebClient against the fake Slack; the clock is injected, and the slow steps move it on
+by more than the lease."""
 
 from __future__ import annotations
 
@@ -34,6 +35,25 @@ class Clock:
             self.now += dt.timedelta(seconds=seconds)
 
 
+class FastClock(Clock):
+    """Time as both replicas live it, run `speed` times faster: a step that takes 180 s
+    takes 180 s for everyone, and a post of a few milliseconds takes a second or two, well
+    inside the lease (a clock that jumps three minutes while the other replica is inside its
+    post models a replica frozen mid-post, which the claim-lost test below covers)."""
+
+    def __init__(self, speed: float) -> None:
+        super().__init__()
+        self.speed = speed
+        self.started = time.monotonic()
+
+    def __call__(self) -> dt.datetime:
+        elapsed = (time.monotonic() - self.started) * self.speed
+        return super().__call__() + dt.timedelta(seconds=elapsed)
+
+    def wait(self, seconds: float) -> None:
+        time.sleep(seconds / self.speed)
+
+
 def _client(slack: FakeSlack, timeout: float = 10) -> WebClient:
     return WebClient(token="xoxb-test", base_url=slack.api_url, timeout=timeout)
 
@@ -44,14 +64,11 @@ def test_item6_slow_summaries_with_two_dispatchers_post_each_event_once(
     versions = seed(registry, *[0.80 + i / 1000 for i in range(13)])
     for version in versions[1:]:
         registry.promote("fraud", version, actor="ada")  # 12 promotions, each with a diff
-    clock = Clock()
+    clock = FastClock(speed=300)
     settings = make_settings(slack)
 
     def slow_summary(_diff: Any) -> str:
-        clock.advance(180)  # longer than the 2-minute lease
-        # Slow in wall time too, as a real summary is: without it the injected clock jumps
-        # three minutes while the other replica is still inside its millisecond post.
-        time.sleep(0.5)
+        clock.wait(180)  # longer than the 2-minute lease
         return "summary"
 
     replicas = [Registry.open(db_url), Registry.open(db_url)]
@@ -106,3 +123,45 @@ def test_item6_a_post_answered_after_the_timeout_is_not_repeated(
     assert Outbox(registry.engine).counts() == {"done": 7}
     # The retries looked the posts up instead of posting again.
     assert len([c for c in slack.calls if c.method == "conversations.history"]) >= 3
+
+
+def test_item6_a_claim_lost_between_claiming_and_posting_posts_nothing(
+    registry: Registry, db_url: str, slack: FakeSlack
+) -> None:
+    """Dispatcher B claims a retried event and looks its earlier post up; Slack answers the
+    lookup slowly, and meanwhile B's lease runs out and dispatcher A takes the event over and
+    posts it. When B's lookup returns, its claim is gone: it must not post as well."""
+    versions = seed(registry, 0.80, 0.81)
+    registry.promote("fraud", versions[1], actor="ada")
+    clock = Clock()
+    settings = make_settings(slack)
+    slack.fail_next(500)  # the first attempt fails: the next one is a retry, with a lookup
+    first = SlackDispatcher(registry, _client(slack), settings, clock=clock)
+    first.run_once()
+    assert Outbox(registry.engine).counts() == {"done": 2, "pending": 1}
+    clock.advance(60)  # past the backoff
+    slack.answer_late(1.0, method="conversations.history")
+
+    replicas = [Registry.open(db_url), Registry.open(db_url)]
+    a, b = (SlackDispatcher(r, _client(slack), settings, clock=clock) for r in replicas)
+    errors: list[BaseException] = []
+
+    def run_b() -> None:
+        try:
+            b.run_once()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=run_b)
+    thread.start()
+    slack.wait_for(lambda: slack.calls_of("conversations.history"))  # B holds it, waiting
+    clock.advance(180)  # B's lease runs out while Slack is slow
+    assert a.run_once() == 1  # A takes the event over and posts it
+    thread.join(timeout=30)
+    for r in replicas:
+        r.close()
+    assert errors == [] and not thread.is_alive()
+    posts = [p for p in slack.posts(REPORTS) if "promoted to production" in p.text]
+    print(f"claim lost during a slow lookup: {len(posts)} post(s)")
+    assert len(posts) == 1, slack.summary()
+    assert Outbox(registry.engine).counts() == {"done": 3}
