@@ -15,9 +15,12 @@ Every route but the document needs a token with scope read (auth.py) for the mod
 the credential is checked before anything else is read. Model names holding "/" may be sent
 as they are or with "%2F".
 
-Responses are cached per URL while the registry's generation (its audit head, which every
-write moves) stays the same: one indexed query per request decides, so a promotion or a new
-tag is visible on the next request, from whichever process made it.
+Responses are cached per URL until a write that concerns them: one indexed query per request
+reads the audit head (every write moves it), and when it has moved the new events say what
+changed (core/registry/changes.py). A promotion or a new tag is visible on the next request,
+from whichever process made it; a write to one model keeps the other models' answers, and
+monitoring observations (a serving system may post many a minute) keep every answer but the
+audit trail's. The cache holds up to CACHE_BYTES of answers, least recently used first out.
 """
 
 from __future__ import annotations
@@ -61,9 +64,11 @@ _QUERY = {
     "history": {"at", "stage"},
     "audit": {"model", "since", "limit"},
 }
-CACHE_ENTRIES = 4096
+# 10,000 version records of 40 params and 10 metrics are ~32 MB of JSON: a registry of that
+# size stays warm whichever versions its consumers ask for.
+CACHE_BYTES = 64 << 20
+CACHE_MAX_BYTES = 1 << 20  # a larger answer is built each time
 STREAM_CHUNK = 1 << 20  # artifact bytes are sent in 1 MiB reads
-CACHE_MAX_BYTES = 1 << 20  # larger answers are built each time
 
 
 def route(path: str) -> tuple[str, dict[str, str]] | None:
@@ -84,11 +89,13 @@ class ReadApi:
         self.registry = registry
         self.gate = gate
         self._cache: OrderedDict[tuple[str, str, str | None], tuple[int, bytes]] = OrderedDict()
+        self._cached_bytes = 0
         self._lock = threading.Lock()
         self._document: bytes | None = None
-        from modeltrail.core.registry.queries import GenerationProbe
+        self.hits = self.misses = 0  # answers served from the cache / built (for /metrics)
+        from modeltrail.core.registry.changes import ChangeTracker
 
-        self._generation = GenerationProbe(registry)
+        self._changes = ChangeTracker(registry)
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -110,7 +117,7 @@ class ReadApi:
         query_string = environ.get("QUERY_STRING", "")
         query = parse_qs(query_string, keep_blank_values=True)
         try:
-            current = self._generation()
+            current = self._changes.head()
         except (DatabaseError, Exception) as exc:  # the database is down: say so, briefly
             return json_response(
                 start_response, "503 Service Unavailable", {"error": type(exc).__name__}
@@ -125,12 +132,25 @@ class ReadApi:
             return Refusal(FORBIDDEN, f"this token reads model={grant.model} only").respond(
                 start_response
             )
+        try:
+            stamps = self._changes.stamps_at(current)
+        except (DatabaseError, Exception) as exc:
+            return json_response(
+                start_response, "503 Service Unavailable", {"error": type(exc).__name__}
+            )
         if name == "artifact":
             return self._artifact(environ, start_response, **args)
         key = (name + path, query_string, grant.model if model is None else None)
+        scope = None if name == "models" else model
         with self._lock:
             cached = self._cache.get(key)
-        if cached is not None and cached[0] == current:
+            if cached is not None and stamps.fresh(cached[0], scope, audit=name == "audit"):
+                self._cache.move_to_end(key)
+                self.hits += 1
+            else:
+                cached = None
+                self.misses += 1
+        if cached is not None:
             return bytes_response(start_response, "200 OK", cached[1], "application/json")
         try:
             unknown = set(query) - _QUERY.get(name, set())
@@ -146,12 +166,19 @@ class ReadApi:
             return json_response(start_response, "404 Not Found", _error(exc))
         data = json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
         if len(data) <= CACHE_MAX_BYTES:
-            with self._lock:
-                self._cache[key] = (current, data)
-                self._cache.move_to_end(key)
-                while len(self._cache) > CACHE_ENTRIES:
-                    self._cache.popitem(last=False)
+            self._keep(key, current, data)
         return bytes_response(start_response, "200 OK", data, "application/json")
+
+    def _keep(self, key: tuple[str, str, str | None], built_at: int, data: bytes) -> None:
+        with self._lock:
+            old = self._cache.pop(key, None)
+            if old is not None:
+                self._cached_bytes -= len(old[1])
+            self._cache[key] = (built_at, data)
+            self._cached_bytes += len(data)
+            while self._cached_bytes > CACHE_BYTES:
+                _, (_, dropped) = self._cache.popitem(last=False)
+                self._cached_bytes -= len(dropped)
 
     def document(self) -> bytes:
         if self._document is None:
@@ -216,12 +243,8 @@ class ReadApi:
     ) -> dict[str, Any]:
         from modeltrail.core.serialize import record_to_dict
 
-        version = self.registry.resolve_version(model, ref)
-        record = self.registry.load(model, version)
-        return {
-            **record_to_dict(record),
-            "golden": self.registry.stage_version(model, "golden") == record.version,
-        }
+        record = self.registry.load(model, self.registry.resolve_version(model, ref))
+        return record_to_dict(record)
 
     def _artifact(
         self,

@@ -2,7 +2,8 @@
 
 What the registry holds is read at each scrape (a few COUNT queries): notification events in
 the outbox and digest deliveries in the ledger by status, versions registered by model, and
-whether the database answered. Every HTTP request `serve` answers is timed by route. Like
+whether the database answered. Every HTTP request `serve` answers is timed by route, and the
+read API's answers are counted as served from its cache or built. Like
 `/healthz` it needs no token: it tells counts and model names, nothing of their contents.
 
 Each service has its own CollectorRegistry rather than the library's process-wide default, so
@@ -80,13 +81,32 @@ def _by_status(
     return family
 
 
+class CacheCollector:
+    """The read API's answers so far: served from its cache, or built from the database."""
+
+    def __init__(self, api: Any) -> None:
+        self.api = api
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            "modeltrail_api_cache_answers",
+            "Read API answers served from the response cache (hit) or built (miss)",
+            labels=["result"],
+        )
+        family.add_metric(["hit"], self.api.hits)
+        family.add_metric(["miss"], self.api.misses)
+        yield family
+
+
 class Metrics:
     """The WSGI app for `/metrics`, and the wrapper that times every request."""
 
-    def __init__(self, registry: Registry, router: Any) -> None:
+    def __init__(self, registry: Registry, router: Any, api: Any = None) -> None:
         self.router = router
         self.prometheus = CollectorRegistry()
         self.prometheus.register(RegistryCollector(registry))  # type: ignore[arg-type]
+        if api is not None:
+            self.prometheus.register(CacheCollector(api))  # type: ignore[arg-type]
         self.latency = Histogram(
             "modeltrail_http_request_duration_seconds",
             "Time to answer an HTTP request, by method, route and status code",
@@ -169,8 +189,9 @@ class _UntilClosed:
             self._done()
 
 
-def attach(service: Any) -> None:
-    """Serve `/metrics` and time every request the service answers."""
-    metrics = Metrics(service.registry, service.router)
+def attach(service: Any, api: Any = None) -> None:
+    """Serve `/metrics` and time every request the service answers (and count the read API's
+    cached answers, `api` having `hits` and `misses`)."""
+    metrics = Metrics(service.registry, service.router, api)
     service.router.routes[PATH] = metrics
     service.app = metrics.timed(service.router)

@@ -6,6 +6,7 @@ prints it, and cached answers that follow every write."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -261,3 +262,44 @@ def test_only_get(service: Service) -> None:
         headers={"Authorization": f"Bearer {ENV_TOKEN}"},
     )
     assert response.status_code == 405
+
+
+def _cache_answers(api: Api) -> dict[str, float]:
+    text = httpx.get(api.base + "/metrics").text
+    found = re.findall(r'^modeltrail_api_cache_answers_total\{result="(\w+)"\} (\S+)$', text, re.M)
+    return {result: float(count) for result, count in found}
+
+
+def test_monitoring_posts_keep_cached_records_and_writes_drop_only_their_model(
+    api: Api, db_url: str
+) -> None:
+    """The cache is dropped only by what changes an answer: observations posted to the
+    monitoring API change no version record (the audit trail shows them at once); a tag on one
+    model leaves the other model's answers cached."""
+    record, template = "/api/models/fraud/versions/production", "/api/models/{model}/versions/{ref}"
+    churn = "/api/models/churn/versions/latest"
+    first = api.get(record, template).json()
+    api.get(churn, template)
+    before = _cache_answers(api)
+
+    posted = httpx.post(
+        api.base + "/api/monitoring/fraud",
+        json={"metrics": {"auc": 0.85}},
+        headers={"Authorization": f"Bearer {ENV_TOKEN}"},
+    )
+    assert posted.status_code == 200, posted.text
+    assert api.get(record, template).json() == first
+    api.get(churn, template)
+    after_post = _cache_answers(api)
+    assert after_post["hit"] == before["hit"] + 2
+    assert after_post["miss"] == before["miss"]
+    # The audit trail is not served stale: the observation is in it on the next request.
+    events = api.get("/api/audit", "/api/audit", model="fraud").json()["events"]
+    assert events[0]["action"] == "monitor"
+
+    assert main(["--db", db_url, "tag", "churn", "1.0.0", "owner=ml"]) == 0
+    assert api.get(churn, template).json()["tags"] == {"owner": "ml"}  # built again
+    assert api.get(record, template).json() == first  # fraud's answer still cached
+    after_tag = _cache_answers(api)
+    assert after_tag["miss"] == after_post["miss"] + 2  # the audit page, then churn's record
+    assert after_tag["hit"] == after_post["hit"] + 1
