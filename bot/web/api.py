@@ -8,6 +8,7 @@
     GET /api/models/{model}/versions/{ref}/artifacts/{name}   a stored artifact's bytes,
                                                       streamed, sha256 in X-Checksum-Sha256
     GET /api/models/{model}/diff/{a}/{b}              the `diff --format json` document
+                                                      (commits read as the CLI reads them)
     GET /api/models/{model}/history?at=&stage=        stage timeline, or production at a time
     GET /api/audit?model=&since=&limit=               audit events, newest first
 
@@ -316,8 +317,10 @@ class ReadApi:
 
         old = self.registry.resolve_version(model, a)
         new = self.registry.resolve_version(model, b)
-        # No git here: the server does not read checkouts; the commits list stays empty.
-        return compare(self.registry, model, old, new, git=False).to_dict()
+        # As `modeltrail diff` does: the commits between the two come from the checkout the
+        # newer version was trained in, when that path is on this machine (else the document
+        # says the history is not at hand). The answer is cached like any other.
+        return compare(self.registry, model, old, new).to_dict()
 
     def _history(self, *, model: str, grant_model: str | None, query: Any) -> dict[str, Any]:
         from modeltrail.core.lifecycle.rules import production_at, timeline

@@ -413,8 +413,9 @@ def openapi_document() -> dict[str, Any]:
             ),
             "/api/models/{model}/versions/{ref}/artifacts/{name}": _artifact(),
             "/api/models/{model}/diff/{a}/{b}": _get(
-                "What changed from version a to version b (as `modeltrail diff --format json`, "
-                "without reading git).",
+                "What changed from version a to version b: the `modeltrail diff --format json` "
+                "document (commits listed when the newer version's checkout is on the server's "
+                "machine).",
                 "Diff",
                 [_MODEL, _param("a", "path", _REF), _param("b", "path", _REF)],
                 [400, *auth, 404],

@@ -171,7 +171,8 @@ class Pages:
 
         old = self.registry.resolve_version(model, a)
         new = self.registry.resolve_version(model, b)
-        result = compare(self.registry, model, old, new, git=False)
+        # The commits between the two read as `modeltrail diff --format html` reads them.
+        result = compare(self.registry, model, old, new)
         return render("diff.html.j2", "html", diff=result, summary=None)
 
 
