@@ -12,7 +12,12 @@ Three request mixes per backend, each after a warm-up:
   version - one exact version number (`1.0.42`), as a serving system pinning a version does.
 
     python bench/bench_api.py [--versions 10000] [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
-        [--seed-db /tmp/api-bench.db] [--seconds 10] [--connections 50] [--artifact-mib 256]
+        [--seed-db /tmp/api-bench.db] [--pg-db NAME] [--seed-only] [--seconds 10]
+        [--connections 50] [--artifact-mib 256] [--only sqlite,postgres,artifact]
+
+Seeding 10,000 versions through `Registry.register` takes minutes; `--seed-db` (SQLite) and
+`--pg-db` (a PostgreSQL database kept, not dropped) let a seeded registry be reused, and
+`--seed-only` seeds and stops, so the timed run fits in a short quiet window.
 """
 
 from __future__ import annotations
@@ -85,6 +90,9 @@ def wrk(port: int, path: str, seconds: int, connections: int, script: Path | Non
 def bench_backend(url: str, args: argparse.Namespace, tmp: Path) -> dict:
     registry = Registry.open(url)
     out: dict = {"seed_s": round(seed(registry, args.versions), 1)}
+    if args.seed_only:
+        registry.close()
+        return out
     service = build_service(Settings(http_port=0, api_token=TOKEN), registry)
     service.start()
     script = tmp / "spread.lua"
@@ -155,6 +163,8 @@ def main() -> None:
     parser.add_argument("--versions", type=int, default=10_000)
     parser.add_argument("--postgres", help="admin URL; a bench database is created and dropped")
     parser.add_argument("--seed-db", help="keep (and reuse) the SQLite registry at this path")
+    parser.add_argument("--pg-db", help="keep (and reuse) this PostgreSQL database")
+    parser.add_argument("--seed-only", action="store_true", help="seed the registries, no load")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--artifact-mib", type=int, default=256)
@@ -173,18 +183,23 @@ def main() -> None:
             from sqlalchemy import create_engine, text
 
             admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-            name = f"modeltrail_api_bench_{uuid.uuid4().hex[:8]}"
+            name = args.pg_db or f"modeltrail_api_bench_{uuid.uuid4().hex[:8]}"
             with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
+                exists = conn.execute(
+                    text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+                ).first()
+                if not exists:
+                    conn.execute(text(f'CREATE DATABASE "{name}"'))
             try:
                 print(f"PostgreSQL ({name})", flush=True)
                 url = args.postgres.rsplit("/", 1)[0] + f"/{name}"
                 results["postgres"] = bench_backend(url, args, tmp)
             finally:
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                if not args.pg_db:
+                    with admin.connect() as conn:
+                        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
                 admin.dispose()
-        if "artifact" in args.only:
+        if "artifact" in args.only and not args.seed_only:
             results["artifact"] = bench_artifact(tmp, args.artifact_mib)
             print(f"artifact {json.dumps(results['artifact'])}", flush=True)
     finally:
