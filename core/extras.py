@@ -13,7 +13,7 @@ from importlib.util import find_spec
 from modeltrail.core.errors import MissingExtraError
 
 EXTRAS: dict[str, tuple[str, ...]] = {
-    "slack": ("slack_bolt", "slack_sdk"),
+    "slack": ("slack_bolt", "slack_sdk", "websocket"),
     "llm": ("openai", "httpx"),
     "digest": ("matplotlib",),
     "postgres": ("psycopg",),

@@ -4,7 +4,8 @@ It answers `auth.test`, records every `chat.postMessage`, `chat.update` and ever
 (POSTs to `/respond/<id>`, the response_url Slack hands to slash commands and block actions),
 checks each message against Slack's Block Kit limits (and with slack_sdk's own block models),
 refuses a message whose blocks carry more than ~12,000 characters with `msg_blocks_too_long`
-as Slack does, validates the views of `views.open` / `views.update` / `views.publish` with
+as Slack does, hands out the Socket Mode URL (`apps.connections.open`, app-level tokens
+only), validates the views of `views.open` / `views.update` / `views.publish` with
 slack_sdk's `View` model, answers `users.info` and `usergroups.users.list` from the people
 a test gave it, and answers 429 or 5xx on demand.
 
@@ -188,6 +189,8 @@ class FakeSlack:
         self.usergroups: dict[str, list[str]] = {}
         # (method, seconds): hold the next answers of that method
         self.delays: deque[tuple[str, float]] = deque()
+        # apps.connections.open: where Socket Mode connects (slack_socket_fake.FakeSocketMode)
+        self.socket_url: Callable[[], str] | None = None
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
@@ -411,6 +414,12 @@ class FakeSlack:
             else:
                 call.error = "no_such_subteam"
                 answer = {"ok": False, "error": "no_such_subteam"}
+        elif method == "apps.connections.open":
+            if self.socket_url is None:
+                call.error = "not_allowed_token_type"
+                answer = {"ok": False, "error": "not_allowed_token_type"}
+            else:
+                answer["url"] = self.socket_url()
         elif method == "conversations.history":
             answer.update(messages=self._history(data), has_more=False)
         with self._lock:
@@ -490,6 +499,8 @@ def _authorised(headers: Mapping[str, str], data: Mapping[str, Any], method: str
     if method == "respond":
         return True  # response_url needs no token
     auth = headers.get("authorization", "")
+    if method == "apps.connections.open":  # the one method for the app-level token
+        return auth.startswith("Bearer xapp-")
     return auth.startswith("Bearer xoxb-") or str(data.get("token", "")).startswith("xoxb-")
 
 

@@ -31,6 +31,7 @@ log = logging.getLogger("modeltrail.serve")
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 DEFAULT_BODY_LIMIT = 1024 * 1024  # Slack events and commands, webhooks
+SOCKET_PING_SECONDS = 5.0  # Socket Mode: ping interval, and how often a lost session is noticed
 
 
 @dataclass
@@ -333,9 +334,16 @@ def build_service(settings: Settings, registry: Registry) -> Service:
         answerer = slack_answerer(registry, settings, llm=configured_fallback(settings))
         app = build_app(settings, registry, client=client, answer=answerer, link=link)
         if settings.slack_app_token:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
+            # websocket-client's adapter, not slack_sdk's built-in client: the built-in one
+            # does not notice a connection cut without a close frame (a restarted proxy, a
+            # lost route) until its pings go stale, ~40 s of a thread spinning on recv();
+            # this one sees the EOF at once and reconnects. Its monitor also picks up a
+            # refresh that its own reconnect missed, every `ping_interval` seconds.
+            from slack_bolt.adapter.socket_mode.websocket_client import SocketModeHandler
 
-            service.socket_handler = SocketModeHandler(app, settings.slack_app_token)
+            service.socket_handler = SocketModeHandler(
+                app, settings.slack_app_token, ping_interval=SOCKET_PING_SECONDS
+            )
         else:
             from slack_bolt.adapter.wsgi import SlackRequestHandler
 
