@@ -22,7 +22,7 @@ from modeltrail.core.errors import ConfigError, ModeltrailError
 from modeltrail.core.lifecycle.audit import format_head
 from modeltrail.core.lifecycle.outbox import enqueue
 from modeltrail.core.registry.writer import Registry, utcnow
-from modeltrail.core.store.engine import WRITE
+from modeltrail.core.store.engine import write_transaction
 
 log = logging.getLogger("modeltrail.anchor")
 TOPIC = "audit.head"
@@ -86,7 +86,7 @@ class HeadAnchor:
 
     def _enqueue(self, day: str, head: str, now: dt.datetime) -> bool:
         try:
-            with self.registry.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            with write_transaction(self.registry.engine) as conn:
                 enqueue(
                     conn,
                     topic=TOPIC,

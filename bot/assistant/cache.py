@@ -8,7 +8,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from modeltrail.core.store import schema
-from modeltrail.core.store.engine import WRITE
+from modeltrail.core.store.engine import write_transaction
 
 
 class SummaryCache:
@@ -23,7 +23,7 @@ class SummaryCache:
 
     def put(self, key: str, text: str, *, model: str | None) -> None:
         dialect = sqlite if self.engine.dialect.name == "sqlite" else postgresql
-        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        with write_transaction(self.engine) as conn:
             conn.execute(
                 dialect.insert(schema.summaries)
                 .values(key=key, text=text, model=model, created_at=dt.datetime.now(dt.UTC))

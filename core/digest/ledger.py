@@ -34,7 +34,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from modeltrail.core.digest.schedule import Window
 from modeltrail.core.store import leases, schema
-from modeltrail.core.store.engine import WRITE
+from modeltrail.core.store.engine import write_transaction
 
 STATUSES = ("pending", "sending", "sent", "rejected", "failed")
 DEFAULT_LEASE = dt.timedelta(minutes=5)
@@ -91,7 +91,7 @@ class DigestLedger:
             return 0
         dialect = pg_dialect if self._postgres else sqlite_dialect
         added = 0
-        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        with write_transaction(self.engine) as conn:
             for row in rows:
                 # RETURNING rather than rowcount, which psycopg under SQLAlchemy 2.1 reports
                 # as -1 for INSERT … ON CONFLICT.

@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from modeltrail.core.store import leases, schema
-from modeltrail.core.store.engine import WRITE
+from modeltrail.core.store.engine import write_transaction
 
 # dead: out of attempts, or a permanent error; skipped: older than the bot's first start
 STATUSES = ("pending", "done", "dead", "skipped")
@@ -188,7 +188,7 @@ class Outbox:
         """Set aside the pending events of `topics` written before `moment` (a bot turned on
         for a registry with a past must not post all of it); `replay` brings them back."""
         o = schema.outbox
-        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        with write_transaction(self.engine) as conn:
             result = conn.execute(
                 update(o)
                 .where(o.c.status == "pending", o.c.created_at < moment, o.c.topic.in_(topics))
@@ -200,7 +200,7 @@ class Outbox:
         """Deliver again the events of `topics` written since `since` that were skipped or
         already delivered; returns how many."""
         o = schema.outbox
-        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        with write_transaction(self.engine) as conn:
             result = conn.execute(
                 update(o)
                 .where(

@@ -18,7 +18,7 @@ from modeltrail.core.errors import DatabaseError, ModelNotFoundError, UsageError
 from modeltrail.core.records import Environment
 from modeltrail.core.registry import integrity
 from modeltrail.core.store import schema
-from modeltrail.core.store.engine import WRITE
+from modeltrail.core.store.engine import write_transaction
 from modeltrail.core.versioning import SemVer
 
 
@@ -43,7 +43,7 @@ class RegistryBase:
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         try:
-            with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            with write_transaction(self.engine) as conn:
                 yield conn
         except OperationalError as exc:
             message = f"the registry database refused the write: {first_line(exc)}"

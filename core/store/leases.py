@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Engine, and_, func, or_, select, update
 
-from modeltrail.core.store.engine import WRITE
+from modeltrail.core.store.engine import write_transaction
 
 BASE_BACKOFF = dt.timedelta(seconds=5)
 MAX_BACKOFF = dt.timedelta(minutes=30)
@@ -73,7 +73,7 @@ class LeaseQueue:
             query = query.with_for_update(skip_locked=True)
         token = secrets.token_hex(16)
         held = {"status": self.claimed, "claim_token": token, "lease_until": now + lease}
-        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        with write_transaction(self.engine) as conn:
             rows = list(conn.execute(query).mappings())
             if not rows:
                 return []
@@ -127,7 +127,7 @@ class LeaseQueue:
         held = [t.c.id == row.id, t.c.claim_token == row.claim_token]
         if self.settle_only_claimed:
             held.append(t.c.status == self.claimed)
-        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        with write_transaction(self.engine) as conn:
             result = conn.execute(update(t).where(*held).values(lease_until=None, **values))
             return result.rowcount == 1
 
@@ -167,7 +167,7 @@ class LeaseQueue:
     def requeue(self, *, now: dt.datetime) -> int:
         """Give rows that ran out of attempts a fresh start; returns how many."""
         t = self.table
-        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        with write_transaction(self.engine) as conn:
             result = conn.execute(
                 update(t)
                 .where(t.c.status == self.exhausted)
