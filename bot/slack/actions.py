@@ -31,7 +31,15 @@ log = logging.getLogger("modeltrail.slack.actions")
 FOLLOW_UP_WORKERS = 2
 
 
-def register(app: App, handler: CommandHandler, people: People, client: WebClient) -> None:
+def register(
+    app: App,
+    handler: CommandHandler,
+    people: People,
+    client: WebClient,
+    *,
+    once: Callable[[Callable[..., None]], Callable[..., None]],
+) -> None:
+    """`once` wraps a lazy listener so that a replayed click runs nothing (app.py)."""
     registry = handler.registry
     pool = ThreadPoolExecutor(max_workers=FOLLOW_UP_WORKERS, thread_name_prefix="slack-follow")
 
@@ -144,7 +152,7 @@ def register(app: App, handler: CommandHandler, people: People, client: WebClien
         (views.APPROVE, decide("approve")),
         (views.REJECT, decide("reject")),
     ):
-        app.action(action_id)(ack=ack_click, lazy=[guarded(work)])
+        app.action(action_id)(ack=ack_click, lazy=[once(guarded(work))])
 
     def submitted(ack: Callable[..., None], body: dict[str, Any], view: dict[str, Any]) -> None:
         meta = views.read_value(view.get("private_metadata"))

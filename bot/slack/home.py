@@ -81,7 +81,14 @@ def _changes(model: Any) -> list[str]:
     return [text for _, text in sorted(found, key=lambda item: item[0], reverse=True)]
 
 
-def register(app: App, registry: Registry, settings: Settings, client: WebClient) -> None:
+def register(
+    app: App,
+    registry: Registry,
+    settings: Settings,
+    client: WebClient,
+    *,
+    once: Callable[[Callable[..., None]], Callable[..., None]],
+) -> None:
     def ack_event(ack: Callable[..., None]) -> None:
         ack()
 
@@ -95,4 +102,4 @@ def register(app: App, registry: Registry, settings: Settings, client: WebClient
         except Exception:
             log.exception("publishing the App Home tab failed")
 
-    app.event("app_home_opened")(ack=ack_event, lazy=[publish])
+    app.event("app_home_opened")(ack=ack_event, lazy=[once(publish)])

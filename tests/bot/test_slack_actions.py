@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 from conftest import ADMIN, REPORTS, seed
 from slack_fake import action_body, signed_headers, view_submission_body
@@ -149,10 +150,17 @@ def test_forged_and_malformed_clicks(serve, registry: Registry) -> None:
     body = action_body(views.ROLLBACK, '{"m":"fraud"}', response_url=bot.slack.response_url("x"))
     forged = signed_headers(body, FORM, secret="wrong")
     assert bot.http.post(bot.url, content=body, headers=forged).status_code == 401
-    import time
-
     stale = signed_headers(body, FORM, timestamp=time.time() - 600)
     assert bot.http.post(bot.url, content=body, headers=stale).status_code == 401
+
+    # A captured click sent again: acked, nothing done twice.
+    seen = action_body(views.CHANGELOG, '{"m":"fraud"}', response_url=bot.slack.response_url("c"))
+    signed = signed_headers(seen, FORM)
+    for _ in range(3):
+        assert bot.http.post(bot.url, content=seen, headers=signed).status_code == 200
+    bot.slack.wait_for(lambda: bot.slack.responses("c"))
+    time.sleep(0.3)
+    assert len(bot.slack.responses("c")) == 1
 
     _click(bot, views.ROLLBACK, value="not json", key="bad")
     assert "not one of mine" in _answer(bot, "bad").text
