@@ -111,7 +111,7 @@ class LeaseQueue:
         must happen once (a post), so a pause since the claim cannot let two consumers do it.
         An expired lease nobody took over is still ours: the token says so, atomically."""
         t = self.table
-        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        with write_transaction(self.engine) as conn:
             result = conn.execute(
                 update(t)
                 .where(t.c.id == row.id, t.c.claim_token == row.claim_token)
