@@ -126,13 +126,16 @@ def test_modules_stay_small(name: str) -> None:
 
 def test_command_modules_import_only_the_shared_helpers() -> None:
     cli = "modeltrail.bot.cli."
+    shared = (cli + "main", cli + "common", cli + "catalogue", cli + "__main__")
     for name, deps in GRAPH.items():
-        if not name.startswith(cli) or name in (cli + "main", cli + "common", cli + "__main__"):
+        if not name.startswith(cli) or name in shared:
             continue
         others = {d for d in deps if d.startswith(cli) and d != cli + "common"}
         assert not others, f"{name} imports {sorted(others)}"
-    # the group module never imports a command module back
-    assert not {d for d in GRAPH[cli + "common"] if d.startswith(cli)}
+    # the group module never imports a command module back (the command table it is built on
+    # names them as strings, imported when a command runs)
+    assert {d for d in GRAPH[cli + "common"] if d.startswith(cli)} <= {cli + "catalogue"}
+    assert not {d for d in GRAPH[cli + "catalogue"] if d.startswith(cli)}
 
 
 def test_the_diff_engine_is_pure() -> None:

@@ -1,7 +1,8 @@
 """What every `modeltrail` command shares: the click group, the global options, and the helpers
 that open the settings and the registry and print. Command modules import this module only.
 
-Heavy modules (git, the Slack SDK, openai, matplotlib) are imported inside the commands that
+The group imports a command's module only when that command runs (the table in `catalogue`),
+and heavy modules (git, the Slack SDK, openai, matplotlib) are imported inside the commands that
 need them, so `modeltrail --help` and `modeltrail show` start fast. Click rather than typer:
 typer 0.29 imports pydantic on start-up (~0.1 s), a quarter of the `show` budget.
 """
@@ -12,27 +13,30 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+
+from modeltrail.bot.cli.catalogue import LazyGroup
 
 if TYPE_CHECKING:
     from modeltrail.core.config import Settings
     from modeltrail.core.registry.writer import Registry
 
 
-@dataclass
 class _State:
-    db: str | None = None
-    debug: bool = False
+    # a plain class: `--help` would import dataclasses for this alone
+    def __init__(self) -> None:
+        self.db: str | None = None
+        self.debug = False
 
 
 STATE = _State()
 
 
 @click.group(
+    cls=LazyGroup,
     name="modeltrail",
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )

@@ -1,31 +1,11 @@
-"""The `modeltrail` command's entry point: registers every command family on the group (the one
-place that imports the command modules) and turns modeltrail's errors into a red line and an
-exit code."""
+"""The `modeltrail` command's entry point: runs the group (which imports a command's module
+only when that command runs, see `catalogue`) and turns modeltrail's errors into a red line and
+an exit code."""
 
 from __future__ import annotations
 
 import sys
 
-# Importing a command module registers its commands on `app`.
-from modeltrail.bot.cli import (  # noqa: F401
-    approvals,
-    ask,
-    audit,
-    demo,
-    digest,
-    files,
-    governance,
-    imports,
-    monitor,
-    outbox,
-    records,
-    reports,
-    reproduce,
-    serve,
-    stages,
-    tokens,
-    vault,
-)
 from modeltrail.bot.cli.common import STATE, app
 
 
