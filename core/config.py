@@ -174,6 +174,11 @@ class Settings:
             raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
+    @property
+    def llm_configured(self) -> bool:
+        """An LLM is set up: an API key, or a base URL for a local server that needs none."""
+        return bool(self.openai_api_key or self.openai_base_url)
+
     def resolved_database_url(self, cwd: Path | None = None) -> str:
         if self.database_url:
             return self.database_url

@@ -103,7 +103,7 @@ class LLM:
 def llm_from_settings(settings: Settings, *, http_client: Any = None) -> LLM | None:
     """An LLM when one is configured (OPENAI_API_KEY, or OPENAI_BASE_URL for a local
     server), else None: the deterministic path answers."""
-    if not settings.openai_api_key and not settings.openai_base_url:
+    if not settings.llm_configured:
         return None
     from modeltrail.core.extras import require
 

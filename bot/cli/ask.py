@@ -27,10 +27,13 @@ def ask(question: tuple[str, ...], model: str | None, as_json: bool) -> None:
     2.1.5?". Requests to change it are answered with the command to run. Exit code 1 when the
     question could not be answered."""
     from modeltrail.bot.assistant.answers import AnswerContext, answer
-    from modeltrail.bot.assistant.tool_calling import configured_fallback
 
     settings = load_settings()
-    llm = configured_fallback(settings)
+    llm = None
+    if settings.llm_configured:  # the LLM's modules (and logging) only when one is set up
+        from modeltrail.bot.assistant.tool_calling import configured_fallback
+
+        llm = configured_fallback(settings)
     # A local SQLite registry is read with the standard library (a fast start); the full
     # Registry is opened only for the questions that need it, and always for the LLM, whose
     # tools may be any of them.

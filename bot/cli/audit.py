@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from modeltrail.bot.cli.common import app, limit_option, open_registry, print_json, say
+from modeltrail.bot.cli.common import app, limit_option, open_registry, print_json, say, when
 
 
 @app.group()
@@ -105,8 +105,6 @@ def audit_log(model: str | None, limit: int, as_json: bool) -> None:
     if as_json:
         print_json([audit_event_to_dict(e) for e in events])
         return
-    from modeltrail.bot.terminal import when
-
     lines = []
     for e in events:
         target = " ".join(x for x in (e.model, e.version) if x)

@@ -108,6 +108,12 @@ def say(text: str) -> None:
     sys.stdout.write(text + "\n")
 
 
+def when(moment: dt.datetime) -> str:
+    """A time as the CLI prints it: `2026-11-20 14:00 UTC` (as bot.terminal's views print it;
+    this copy spares the plain-text commands importing rich)."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def parse_moment(text: str) -> dt.datetime:
     """`2026-11-20`, `2026-11-20 14:00`, `2026-11-20T14:00:00+01:00`; naive means UTC."""
     from modeltrail.core.errors import UsageError

@@ -16,6 +16,7 @@ from modeltrail.bot.cli.common import (
     parse_moment,
     print_json,
     say,
+    when,
 )
 
 if TYPE_CHECKING:
@@ -298,8 +299,6 @@ def history(model: str, at: str | None, stage: str, as_json: bool) -> None:
     if not periods:
         say(f"{model} has never had a {stage} version")
         return
-    from modeltrail.bot.terminal import when
-
     lines = [f"{model}: {stage} timeline (newest first)"]
     for p in periods:
         until = "now" if p.until is None else when(p.until)

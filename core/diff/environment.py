@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from packaging.version import InvalidVersion, Version
-
 from modeltrail.core.diff.types import (
     ArtifactChange,
     EnvironmentChange,
@@ -33,6 +31,10 @@ def compare_package_versions(old: str, new: str) -> tuple[int, bool]:
     """(-1 | 0 | 1, major): how `new` compares with `old` and whether the major number moved.
     PEP 440 when both parse, else a natural string comparison on the raw text (numbers
     compare as numbers)."""
+    # Imported on the first package that changed version: a diff without environments (or
+    # with the same packages) never needs it.
+    from packaging.version import InvalidVersion, Version
+
     try:
         a, b = Version(old), Version(new)
     except InvalidVersion:

@@ -15,11 +15,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from modeltrail.core.diff.engine import Finding, VersionDiff
 from modeltrail.core.errors import ModeltrailError, UsageError
 from modeltrail.core.versioning import SemVer
+
+if TYPE_CHECKING:
+    # Only named in annotations: the stage timeline (`history`, `ask`) need not import the
+    # diff engine.
+    from modeltrail.core.diff.engine import Finding, VersionDiff
 
 MOVABLE_TO = ("staging", "production", "archived")
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 MONTHS = {
     "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4,
@@ -114,6 +113,8 @@ class WhenReading:
 def zone(name: str | None) -> dt.tzinfo:
     if not name or name.upper() == "UTC":
         return dt.UTC
+    from zoneinfo import ZoneInfo  # only for a named zone: its import reads sysconfig
+
     try:
         return ZoneInfo(name)
     except (KeyError, ValueError):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from modeltrail.core.diff.sections import diff_metrics
 from modeltrail.core.errors import InvalidMetricError
 from modeltrail.core.records import Metric
 from modeltrail.core.registry.tool_base import LIST_CAP, MATCH_CAP, ToolBase, find_model_id
@@ -80,6 +79,7 @@ class MetricTools(ToolBase):
             )
         from sqlalchemy import select
 
+        from modeltrail.core.diff.sections import diff_metrics
         from modeltrail.core.store import schema
 
         v, m = schema.versions, schema.metrics

@@ -4,12 +4,13 @@ recorded for one version, and what changed between two.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from modeltrail.core.diff.engine import VersionDiff
-from modeltrail.core.registry.compare import compare, resolve_pair
 from modeltrail.core.registry.tool_base import LIST_CAP, ToolBase
 from modeltrail.core.serialize import iso
+
+if TYPE_CHECKING:
+    from modeltrail.core.diff.engine import VersionDiff
 
 
 class VersionTools(ToolBase):
@@ -19,6 +20,9 @@ class VersionTools(ToolBase):
 
     def diff(self, model: str, old: str | None = None, new: str | None = None) -> VersionDiff:
         """The diff behind `compare_versions`: refs resolved, then as `modeltrail diff`."""
+        # Imported here: only the questions that compare versions need the diff engine.
+        from modeltrail.core.registry.compare import compare, resolve_pair
+
         first = self.resolve(model, old) if old else None
         second = self.resolve(model, new) if new else None
         if first is None and second is not None:
