@@ -124,7 +124,11 @@ def register(
 
     def decide(kind: str) -> Callable[[dict[str, Any], Any], None]:
         def work(body: dict[str, Any], respond: Callable[..., Any]) -> None:
-            from modeltrail.core.lifecycle.approvals import check_approval, check_rejection
+            from modeltrail.core.lifecycle.approvals import (
+                check_approval,
+                check_rejection,
+                check_still_wanted,
+            )
             from modeltrail.core.registry.base import utcnow
 
             data, asker = clicked(body), asker_of(body)
@@ -136,6 +140,7 @@ def register(
                 return say(respond, [refusal(handler, request.model, f"{kind} promotions")])
             if kind == "approve":
                 check_approval(request, asker.actor, utcnow())  # expired, decided, your own
+                check_still_wanted(request, registry.model_state(request.model))
             else:
                 check_rejection(request, utcnow())
             ts = (body.get("container") or {}).get("message_ts")

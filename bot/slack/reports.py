@@ -88,16 +88,24 @@ def move_report(
     event = {**_MOVE_DEFAULTS, **event}
     title = str(f.move_title(event)).strip()
     blocks = [header(title), *section(str(f.move_text(event)))]
-    if event["action"] in ("promote", "rollback") and event.get("to_stage") in (None, "production"):
-        from modeltrail.bot.slack.views import report_actions
+    from modeltrail.bot.slack.views import report_actions
 
-        version = str(event.get("version"))
+    version = str(event.get("version"))
+    if event["action"] in ("promote", "rollback") and event.get("to_stage") in (None, "production"):
         blocks.append(
             report_actions(
                 str(event.get("model")),
                 old=event.get("previous_production"),
                 new=version,
                 production=version,
+            )
+        )
+    elif event["action"] == "register" and diff is not None:
+        # A new version (its regressions against the parent shown below): the whole diff
+        # and the changelog, no rollback (production did not move).
+        blocks.append(
+            report_actions(
+                str(event.get("model")), old=diff.old_version, new=version, production=None
             )
         )
     if diff is not None:

@@ -153,6 +153,12 @@ class Service:
 
         if self.dispatcher is not None:
             _warm_up()
+            try:
+                # Before anything can change: "only events newer than the first start" then
+                # holds for a change made the moment start() returns.
+                self.dispatcher.first_start()
+            except Exception:  # the dispatcher's thread tries again
+                log.exception("setting the registry's past aside failed")
 
         self.server = create_server(
             self.app or self.router,

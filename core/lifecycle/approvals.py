@@ -15,9 +15,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modeltrail.core.errors import ModeltrailError, UsageError
+
+if TYPE_CHECKING:
+    from modeltrail.core.lifecycle.rules import ModelState
 
 DEFAULT_EXPIRY = dt.timedelta(hours=24)
 MAX_APPROVALS = 5
@@ -156,6 +159,33 @@ def check_approval(request: PromotionRequest, approver: str, now: dt.datetime) -
     if any(identity(a.actor) == who for a in request.approvals):
         raise RequestError(f"you already approved request #{request.id}")
     return len(request.approvals) + 1 >= request.needed
+
+
+def check_still_wanted(request: PromotionRequest, state: ModelState) -> None:
+    """Refuse to approve a request whose version went away while it waited: retired since it
+    was asked (judged bad: approving must not bring it to production), or no longer in the
+    registry at all."""
+    if not any(v.version == request.version for v in state.versions):
+        raise RequestError(
+            f"{request.model} {request.version} is no longer in the registry; "
+            f"request #{request.id} cannot be approved",
+            hint=f"reject it (modeltrail reject {request.id}) and ask for another version",
+        )
+    retired = next(
+        (
+            c
+            for c in reversed(state.changes)
+            if c.version == request.version and c.action == "retire" and c.at >= request.created_at
+        ),
+        None,
+    )
+    if retired is not None:
+        why = f": {retired.reason}" if retired.reason else ""
+        raise RequestError(
+            f"{request.model} {request.version} was retired by {retired.actor} at "
+            f"{retired.at:%Y-%m-%d %H:%M} UTC{why}; request #{request.id} cannot be approved",
+            hint=f"reject it (modeltrail reject {request.id}) and ask for another version",
+        )
 
 
 def check_rejection(request: PromotionRequest, now: dt.datetime) -> None:

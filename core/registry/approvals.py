@@ -27,6 +27,7 @@ from modeltrail.core.lifecycle.approvals import (
     check_approval,
     check_rejection,
     check_slack_id,
+    check_still_wanted,
     expiry,
 )
 from modeltrail.core.lifecycle.outbox import enqueue
@@ -203,9 +204,10 @@ class ApprovalsMixin(GovernanceMixin):
         request = self.promotion_request(request_id)
         now = self._clock()
         completes = check_approval(request, approver, now)
-        plan = decision = state = None
+        plan = decision = None
+        state = self.model_state(request.model)
+        check_still_wanted(request, state)  # retired or gone while it waited
         if completes:
-            state = self.model_state(request.model)
             plan = plan_stage(state, request.version, "production", request.reason)
             decision = self.judge(request.model, request.version, baseline=state.production)
             if not decision.allowed:

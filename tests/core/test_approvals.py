@@ -254,3 +254,24 @@ def test_check_approval_is_pure() -> None:
     assert check_approval(request, "bob", T0) is True
     with pytest.raises(RequestError, match="expired"):
         check_approval(request, "bob", T0 + dt.timedelta(hours=1))
+
+
+def test_a_request_whose_version_went_away_cannot_be_approved() -> None:
+    from modeltrail.core.lifecycle.approvals import PromotionRequest, check_still_wanted
+    from modeltrail.core.lifecycle.rules import ModelState, StageChange, VersionState
+
+    request = PromotionRequest(7, "m", "1.0.1", "ana", None, T0, T0 + dt.timedelta(hours=1), 1)
+    here = (VersionState("1.0.0", "production"), VersionState("1.0.1", "archived"))
+    earlier = StageChange(
+        "1.0.1", "none", "archived", T0 - dt.timedelta(days=1), "bo", "old", "retire"
+    )
+    check_still_wanted(
+        request, ModelState("m", here, None, (earlier,))
+    )  # retired before: asked anyway
+    since = StageChange(
+        "1.0.1", "none", "archived", T0 + dt.timedelta(minutes=5), "bo", "leaks", "retire"
+    )
+    with pytest.raises(RequestError, match=r"m 1.0.1 was retired by bo at .*: leaks; request #7"):
+        check_still_wanted(request, ModelState("m", here, None, (since,)))
+    with pytest.raises(RequestError, match="m 1.0.1 is no longer in the registry"):
+        check_still_wanted(request, ModelState("m", here[:1], None))
