@@ -50,7 +50,7 @@ def test_the_channel_report_names_the_bytes(
     drain(dispatcher_for(registry, slack, clock))
     report = slack.posts(REPORTS)[-1]
     assert "*bob* rolled back production 1.0.1 → *1.0.0*" in report.all_text
-    assert f"`model.joblib` sha256 `{first[:16]}`" in report.all_text
+    assert f"`model.joblib` sha256 `{first}`" in report.all_text  # whole, to check
     assert "Deploy these bytes: `modeltrail pull fraud@production DIR`" in report.all_text
 
 
