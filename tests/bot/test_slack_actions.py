@@ -298,7 +298,9 @@ def test_a_rejected_and_an_expired_request(serve, registry: Registry) -> None:
 # -- owners, names, App Home ------------------------------------------------------------------
 
 
-def test_a_group_owner_may_and_names_are_looked_up_once(serve, registry: Registry) -> None:
+def test_a_group_owner_may_and_names_are_looked_up_once(
+    serve, registry: Registry, db_url: str, capsys
+) -> None:
     seed(registry, 0.90, 0.92)
     registry.promote("fraud", "1.0.0", actor="ada")
     registry.change_owners("fraud", add_groups=["SML"], actor="ada")
@@ -311,6 +313,10 @@ def test_a_group_owner_may_and_names_are_looked_up_once(serve, registry: Registr
     bot.command("show fraud", user="U900")
     lookups = [c for c in bot.slack.calls_of("users.info") if c.data.get("user") == "U900"]
     assert len(lookups) == 1  # cached
+    from modeltrail.bot.cli.main import main
+
+    assert main(["--db", db_url, "digest", "preview", "--no-charts"]) == 0
+    assert "slack:U900 (Dana Kim)" in capsys.readouterr().out  # the digest names her too
     (answer,) = bot.command("golden fraud 1.0.1", user="U901")
     assert "Sorry, only the owners of fraud" in answer.text and "<!subteam^SML>" in answer.text
 

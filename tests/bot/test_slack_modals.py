@@ -219,3 +219,32 @@ def test_a_request_whose_model_was_deleted_is_answered_clearly(serve, registry: 
     _click(bot, buttons["Full diff"], key="diff")
     assert "fraud" in _answer(bot, "diff").text  # "no model fraud", said plainly
     assert len(bot.slack.calls_of("views.open")) == 1
+
+
+def test_forged_stale_and_foreign_dialog_submissions(serve, registry: Registry) -> None:
+    import time
+
+    from slack_fake import signed_headers, view_submission_body
+
+    from modeltrail.bot.slack.requests_flow import rollback_modal
+
+    seed(registry, 0.90, 0.92)
+    registry.promote("fraud", "1.0.0", actor="ada")
+    registry.promote("fraud", "1.0.1", actor="ada")
+    bot = serve()
+    view = rollback_modal(registry, "fraud")  # what Slack sends back with the submission
+    body = view_submission_body(view, {views.REASON_BLOCK: {views.REASON_INPUT: "why"}})
+    forged = signed_headers(body, FORM, secret="wrong")
+    assert bot.http.post(bot.url, content=body, headers=forged).status_code == 401
+    stale = signed_headers(body, FORM, timestamp=time.time() - 600)
+    assert bot.http.post(bot.url, content=body, headers=stale).status_code == 401
+    foreign = _submit(bot, {**view, "private_metadata": "{not json"}, "why")
+    assert "not one of ours" in foreign["errors"][views.REASON_BLOCK]
+    assert registry.model_state("fraud").production == "1.0.1"  # none of them did anything
+    # The genuine one, replayed: one rollback.
+    signed = signed_headers(body, FORM)
+    answers = [bot.http.post(bot.url, content=body, headers=signed) for _ in range(2)]
+    assert [a.status_code for a in answers] == [200, 200]
+    state = registry.model_state("fraud")
+    assert state.production == "1.0.0"
+    assert [c.action for c in state.changes].count("rollback") == 2  # one rollback: two moves
