@@ -139,6 +139,10 @@ class ReadApi:
             return json_response(
                 start_response, "503 Service Unavailable", {"error": type(exc).__name__}
             )
+        unknown = set(query) - _QUERY.get(name, set())
+        if name != "versions" and unknown:
+            why = UsageError(f"unknown query parameter(s): {', '.join(sorted(unknown))}")
+            return json_response(start_response, "400 Bad Request", _error(why))
         if name == "artifact":
             return self._artifact(environ, start_response, **args)
         key = (name + path, query_string, grant.model if model is None else None)
@@ -154,9 +158,6 @@ class ReadApi:
         if cached is not None:
             return bytes_response(start_response, "200 OK", cached[1], "application/json")
         try:
-            unknown = set(query) - _QUERY.get(name, set())
-            if name != "versions" and unknown:
-                raise UsageError(f"unknown query parameter(s): {', '.join(sorted(unknown))}")
             body = getattr(self, f"_{name}")(grant_model=grant.model, query=query, **args)
         except UsageError as exc:
             return json_response(start_response, "400 Bad Request", _error(exc))

@@ -309,12 +309,14 @@ def _get(summary: str, schema: str, params: list[dict[str, Any]], errors: list[i
         "200": {"description": "OK", "content": {"application/json": {"schema": _ref(schema)}}}
     }
     why = {
-        400: "A query parameter is malformed.",
+        400: "A query parameter is malformed or unknown.",
         401: "No token, or an unknown, expired or revoked one.",
         403: "The token's scope or model does not cover this request.",
         404: "No such model, version or stage version.",
+        503: "The registry database did not answer.",
     }
-    for code in errors:
+    # Every route refuses a query parameter it does not know, and says when the database is down.
+    for code in sorted({400, *errors, 503}):
         responses[str(code)] = {
             "description": why[code],
             "content": {"application/json": {"schema": _ref("Error")}},
@@ -371,7 +373,7 @@ def openapi_document() -> dict[str, Any]:
         },
         "security": [{"bearer": []}],
         "paths": {
-            "/api/models": _get("The models the token may read.", "ModelList", [], auth),
+            "/api/models": _get("The models the token may read.", "ModelList", [], [401]),
             "/api/models/{model}": _get(
                 "A model: version count, latest, production, staging, golden, metric goals.",
                 "Model",

@@ -131,6 +131,58 @@ def test_the_document_is_valid_openapi_31_and_every_route_answers_as_it_says(api
     assert api.get("/api/models", "/api/models", token="wrong").status_code == 401
 
 
+def test_every_documented_answer_is_met_by_a_real_one(api: Api, seeded: Registry) -> None:
+    """Each (route, status) the document declares is produced by a real request and its body
+    validated against the declared schema — all but 503 (the database down) and the
+    artifact's 200 (bytes; tests/bot/test_api_artifacts.py checks those headers)."""
+    churn_only = seeded.create_token(scope="read", model="churn", lifetime=None, actor="a")[1]
+    version, diff = "/api/models/{model}/versions/{ref}", "/api/models/{model}/diff/{a}/{b}"
+    artifact = version + "/artifacts/{name}"
+    calls: list[tuple[str, str, dict[str, Any], str]] = [
+        ("/api/models", "/api/models", {}, ENV_TOKEN),
+        ("/api/models", "/api/models", {"colour": "red"}, ENV_TOKEN),
+        ("/api/models/fraud", "/api/models/{model}", {}, ENV_TOKEN),
+        ("/api/models/nope", "/api/models/{model}", {}, ENV_TOKEN),
+        ("/api/models/fraud", "/api/models/{model}", {"colour": "red"}, ENV_TOKEN),
+        ("/api/models/fraud/versions", "/api/models/{model}/versions", {}, ENV_TOKEN),
+        ("/api/models/nope/versions", "/api/models/{model}/versions", {}, ENV_TOKEN),
+        ("/api/models/fraud/versions", "/api/models/{model}/versions", {"limit": 0}, ENV_TOKEN),
+        ("/api/models/fraud/versions/1.0.3", version, {}, ENV_TOKEN),
+        ("/api/models/fraud/versions/9.9.9", version, {}, ENV_TOKEN),
+        ("/api/models/fraud/versions/1.0.3", version, {"colour": "red"}, ENV_TOKEN),
+        ("/api/models/fraud/versions/1.0.3/artifacts/x", artifact, {}, ENV_TOKEN),
+        ("/api/models/fraud/versions/1.0.3/artifacts/x", artifact, {"colour": "red"}, ENV_TOKEN),
+        ("/api/models/fraud/diff/1.0.1/1.0.3", diff, {}, ENV_TOKEN),
+        ("/api/models/fraud/diff/1.0.1/9.9.9", diff, {}, ENV_TOKEN),
+        ("/api/models/fraud/diff/1.0.1/1.0.3", diff, {"colour": "red"}, ENV_TOKEN),
+        ("/api/models/fraud/history", "/api/models/{model}/history", {}, ENV_TOKEN),
+        ("/api/models/nope/history", "/api/models/{model}/history", {}, ENV_TOKEN),
+        ("/api/models/fraud/history", "/api/models/{model}/history", {"at": "soon"}, ENV_TOKEN),
+        ("/api/audit", "/api/audit", {}, ENV_TOKEN),
+        ("/api/audit", "/api/audit", {"limit": "x"}, ENV_TOKEN),
+    ]
+    for template, methods in api.document["paths"].items():
+        concrete = template.replace("{model}", "fraud").replace("{ref}", "1.0.3")
+        concrete = concrete.replace("{a}", "1.0.1").replace("{b}", "1.0.3")
+        concrete = concrete.replace("{name}", "x")
+        assert set(methods) == {"get"}
+        calls.append((concrete, template, {}, "wrong"))  # 401
+        calls.append(
+            (concrete, template, {"model": "fraud"} if "audit" in template else {}, churn_only)
+        )
+    for path, template, params, token in calls:
+        api.get(path, template, token=token, **params)
+    declared = {
+        (template, int(status))
+        for template, methods in api.document["paths"].items()
+        for status in methods["get"]["responses"]
+    }
+    assert declared - api.checked == {
+        *((template, 503) for template in api.document["paths"]),
+        (artifact, 200),
+    }
+
+
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
