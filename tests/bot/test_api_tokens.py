@@ -65,10 +65,19 @@ def _tokens(registry: Registry) -> dict[str, str]:
     }
 
 
+# route → (method, path, status when allowed): every route that names a model
 ROUTES = {
-    "api": ("GET", "/api/models/fraud/versions/production", "read"),
-    "page": ("GET", "/m/fraud/1.0.0", "read"),
-    "monitor": ("POST", "/api/monitoring/fraud", "monitor"),
+    "api": ("GET", "/api/models/fraud/versions/production", 200),
+    "api-model": ("GET", "/api/models/fraud", 200),
+    "api-versions": ("GET", "/api/models/fraud/versions?stage=production", 200),
+    "api-diff": ("GET", "/api/models/fraud/diff/1.0.0/production", 200),
+    "api-history": ("GET", "/api/models/fraud/history", 200),
+    "api-audit": ("GET", "/api/audit?model=fraud", 200),
+    "api-artifact": ("GET", "/api/models/fraud/versions/1.0.0/artifacts/model.bin", 404),
+    "page": ("GET", "/m/fraud/1.0.0", 200),
+    "page-model": ("GET", "/m/fraud", 200),
+    "page-diff": ("GET", "/m/fraud/diff/1.0.0/production", 200),
+    "monitor": ("POST", "/api/monitoring/fraud", 200),
 }
 # credential → (status on read routes, status on the monitoring POST); None: allowed
 MATRIX = {
@@ -125,7 +134,7 @@ def test_every_route_checks_the_token_before_reading_or_writing(
         finally:
             statements.close()
         if expected is None:
-            assert response.status_code == 200, (credential, response.text)
+            assert response.status_code == ROUTES[route][2], (credential, response.text)
             continue
         assert response.status_code == expected, (credential, response.text)
         if expected == 401:
