@@ -12,12 +12,14 @@ secret need not sit in the environment, where `docker inspect` and child process
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from modeltrail.core.errors import ConfigError
+from modeltrail.core.safe_files import CONFIG_LIMITS, FileLimits, read_regular_file
 
 DEFAULT_DATABASE_PATH = Path(".modeltrail") / "registry.db"
 
@@ -78,9 +80,14 @@ class Settings:
     # once a day ("slack:#channel" or a file path); unset: unkeyed, not anchored.
     audit_key: str | None = field(default=None, repr=False)
     audit_anchor: str | None = None
-    # Params / metrics files (register --params, --metrics): refused beyond these.
+    # Files read for a version (params/metrics files, DVC files, MLflow's environment
+    # files): refused beyond these (core/safe_files.py).
     params_max_bytes: int = 10 * 1024 * 1024
     params_max_keys: int = 100_000
+
+    @property
+    def file_limits(self) -> FileLimits:
+        return FileLimits(max_bytes=self.params_max_bytes, max_keys=self.params_max_keys)
 
     @classmethod
     def load(
@@ -89,10 +96,15 @@ class Settings:
         env_file: str | os.PathLike[str] | None = ".env",
     ) -> Settings:
         values: dict[str, str] = {}
-        if env_file is not None and Path(env_file).is_file():
+        if env_file is not None and os.path.exists(env_file) and not os.path.isdir(env_file):
+            import io
+
             from dotenv import dotenv_values
 
-            values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+            # A pipe or device named .env is refused, never read; so is one over 1 MiB.
+            text = read_regular_file(env_file, "settings", limits=CONFIG_LIMITS, error=ConfigError)
+            parsed = dotenv_values(stream=io.StringIO(text))
+            values.update({k: v for k, v in parsed.items() if v is not None})
         values.update(os.environ if environ is None else environ)
         get = _reader(values)
         return cls(
@@ -195,15 +207,12 @@ def _reader(values: Mapping[str, str]) -> Callable[[str], str | None]:
             return values.get(name)
         if _blank_to_none(values.get(name)) is not None:
             raise ConfigError(f"both {name} and {name}_FILE are set; keep one")
-        try:
-            # the value is the file's text less its trailing newline(s); never echoed
-            return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError as exc:
-            raise ConfigError(
-                f"{name}_FILE: cannot read {path}: {exc.strerror or type(exc).__name__}"
-            ) from None
-        except UnicodeDecodeError:
-            raise ConfigError(f"{name}_FILE: {path} is not UTF-8 text") from None
+        # The value is the file's text less its trailing newline(s); never echoed. A pipe or
+        # a device (a secret mount gone wrong, /dev/zero) is refused at once, never read.
+        if not os.path.lexists(path):
+            raise ConfigError(f"{name}_FILE: cannot read {path}: {os.strerror(errno.ENOENT)}")
+        text = read_regular_file(path, f"{name}_FILE's", limits=CONFIG_LIMITS, error=ConfigError)
+        return text.rstrip("\r\n")
 
     return get
 

@@ -28,6 +28,11 @@ class UsageError(ModeltrailError):
     exit_code = 2
 
 
+class FileLimitError(UsageError):
+    """A file we were pointed at is refused before it is used: not a regular file (a pipe,
+    a device), or over a size, expansion or nesting limit (core/safe_files.py)."""
+
+
 class NotFoundError(ModeltrailError):
     pass
 

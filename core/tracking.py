@@ -211,7 +211,9 @@ class Run:
             if "://" not in a.uri
         ]
         recipe = read_dvc_project(
-            os.fspath(start) if start is not None else str(self.base_dir), artifact_paths=logged
+            os.fspath(start) if start is not None else str(self.base_dir),
+            artifact_paths=logged,
+            limits=(self._settings or Settings.load()).file_limits,
         )
         self._params = {**flatten_params(recipe.params), **self._params}
         for name, value in recipe.metrics.items():

@@ -119,14 +119,10 @@ def register(
     In GitHub Actions or GitLab CI, the commit, branch and repository come from the CI's
     variables when the checkout is shallow or detached, and the version is tagged with the
     CI run's URL (`ci.run_url`)."""
-    from modeltrail.bot.inputs import (
-        flatten_metrics,
-        load_mapping_file,
-        pairs_to_params,
-        split_pair,
-    )
+    from modeltrail.bot.inputs import flatten_metrics, pairs_to_params, split_pair
     from modeltrail.core.capture.actor import resolve_actor
     from modeltrail.core.errors import UsageError
+    from modeltrail.core.safe_files import load_mapping_file
     from modeltrail.core.tracking import Run
     from modeltrail.core.versioning import SemVer
 
@@ -143,13 +139,13 @@ def register(
         cache_path=(Path(settings.cache_dir) / "statcache.db") if settings.cache_dir else None,
         settings=settings,
     )
-    limits = {"max_bytes": settings.params_max_bytes, "max_keys": settings.params_max_keys}
+    limits = settings.file_limits
     for path in params_file:
-        run.log_params(load_mapping_file(path, "params", **limits))
+        run.log_params(load_mapping_file(path, "params", limits=limits))
     run.log_params(pairs_to_params(param))
     metric_values: dict[str, Any] = {}
     for path in metrics_file:
-        metric_values.update(flatten_metrics(load_mapping_file(path, "metrics", **limits)))
+        metric_values.update(flatten_metrics(load_mapping_file(path, "metrics", limits=limits)))
     for pair in metric:
         key, value = split_pair(pair, "--metric")
         metric_values[key] = value

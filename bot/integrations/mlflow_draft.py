@@ -272,7 +272,7 @@ def _dataset_location(ds: MlflowDataset) -> str:
     if ds.source:
         try:
             source = json.loads(ds.source)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested beyond reason
             source = None
         if isinstance(source, Mapping):
             for key in ("uri", "url", "path", "table_name", "path_or_uri"):
@@ -322,12 +322,17 @@ def parse_requirements(text: str) -> dict[str, str]:
 
 
 def parse_python_env(text: str) -> tuple[str | None, dict[str, str]]:
-    """(python version, pinned dependencies) from MLflow's python_env.yaml."""
-    import yaml
+    """(python version, pinned dependencies) from MLflow's python_env.yaml. A file that does
+    not parse declares nothing; one over the limits (an anchor bomb, deep nesting) is refused
+    with FileLimitError, so the version is not imported from it."""
+    from modeltrail.core.errors import FileLimitError, UsageError
+    from modeltrail.core.safe_files import load_yaml
 
     try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError:
+        doc = load_yaml(text, "MLflow's python_env.yaml")
+    except FileLimitError:
+        raise
+    except UsageError:
         return None, {}
     if not isinstance(doc, Mapping):
         return None, {}

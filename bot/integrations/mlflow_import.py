@@ -275,7 +275,7 @@ def importer_from_settings(
             "no MLflow tracking URI", hint="pass --tracking-uri or set MLFLOW_TRACKING_URI"
         )
     return MlflowImporter(
-        MlflowSource(uri),
+        MlflowSource(uri, limits=settings.file_limits),
         registry,
         actor=actor,
         version_rule=VersionRule.parse(settings.mlflow_version_template),

@@ -22,7 +22,8 @@ from modeltrail.bot.integrations.mlflow_mapping import (
     MlflowRun,
     MlflowVersion,
 )
-from modeltrail.core.errors import ModeltrailError, UsageError
+from modeltrail.core.errors import FileLimitError, ModeltrailError, UsageError
+from modeltrail.core.safe_files import DEFAULT_LIMITS, FileLimits, read_regular_file
 
 ENV_FILES = ("requirements.txt", "python_env.yaml")
 # MLflow's REST client retries for minutes by default; an import should say "unreachable" soon.
@@ -56,7 +57,10 @@ class MlflowUnreachable(MlflowImportError):
 class MlflowSource:
     """Reads one MLflow tracking server or store. Every MLflow call goes through here."""
 
-    def __init__(self, tracking_uri: str, *, client: Any = None) -> None:
+    def __init__(
+        self, tracking_uri: str, *, client: Any = None, limits: FileLimits = DEFAULT_LIMITS
+    ) -> None:
+        self.limits = limits  # for the environment files read from a logged model
         if not tracking_uri or not tracking_uri.strip():
             raise UsageError(
                 "no MLflow tracking URI", hint="pass --tracking-uri or set MLFLOW_TRACKING_URI"
@@ -234,7 +238,7 @@ class MlflowSource:
         """requirements.txt and python_env.yaml of the logged model, those that exist, read
         through MLflow's artifact repository; and why they could not be read, if so (an
         `mlflow-artifacts:/` location read from the SQL store needs the server)."""
-        from mlflow.artifacts import download_artifacts, list_artifacts
+        from mlflow.artifacts import list_artifacts
         from mlflow.exceptions import MlflowException
 
         try:
@@ -254,21 +258,45 @@ class MlflowSource:
         found: dict[str, str] = {}
         try:
             listed = list_artifacts(artifact_uri=location, tracking_uri=self.tracking_uri)
-            present = {Path(f.path).name for f in listed if not f.is_dir}
+            present = {Path(f.path).name: f.file_size for f in listed if not f.is_dir}
             with tempfile.TemporaryDirectory(prefix="modeltrail-mlflow-") as tmp:
                 for name in ENV_FILES:
                     if name in present:
-                        path = download_artifacts(
-                            artifact_uri=f"{location.rstrip('/')}/{name}",
-                            dst_path=tmp,
-                            tracking_uri=self.tracking_uri,
-                        )
-                        found[name] = Path(path).read_text(encoding="utf-8", errors="replace")
+                        text = self._env_file(location, name, present[name], tmp)
+                        if isinstance(text, UsageError):  # not UTF-8: environment unknown
+                            return found, text.message
+                        found[name] = text
+        except FileLimitError:
+            raise  # a hostile file: the version is not imported from it
         except Exception as exc:  # MlflowException, requests', boto's, OSError
             from modeltrail.core.capture.git import strip_credentials
 
             return found, f"{strip_credentials(location)}: {_first_line(exc)}"
         return found, None
+
+    def _env_file(self, location: str, name: str, size: int | None, tmp: str) -> str | UsageError:
+        """One environment file of a logged model: refused (FileLimitError) without being
+        downloaded when MLflow lists it over the size limit, and read through the guarded
+        loader; a file that is not text comes back as the error saying so."""
+        from mlflow.artifacts import download_artifacts
+
+        if size is not None and size > self.limits.max_bytes:
+            raise FileLimitError(
+                f"MLflow's {name} of {location} is {size} bytes, over the limit of "
+                f"{self.limits.max_bytes}",
+                hint="raise MODELTRAIL_PARAMS_MAX_BYTES if it is meant to be that large",
+            )
+        path = download_artifacts(
+            artifact_uri=f"{location.rstrip('/')}/{name}",
+            dst_path=tmp,
+            tracking_uri=self.tracking_uri,
+        )
+        try:
+            return read_regular_file(path, f"MLflow's {name}", limits=self.limits)
+        except FileLimitError:
+            raise
+        except UsageError as exc:
+            return exc
 
     def _paged(self, what: str, method: Callable[..., Any], **kwargs: Any) -> Iterator[Any]:
         token = None

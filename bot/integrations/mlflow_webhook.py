@@ -100,7 +100,7 @@ def parse_event(body: bytes) -> tuple[str, dict[str, Any]]:
     """("entity.action", data) from MLflow's envelope `{entity, action, timestamp, data}`."""
     try:
         envelope = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested beyond the parser's depth
         raise WebhookRejected("400 Bad Request", "body is not JSON") from None
     if not isinstance(envelope, dict) or not isinstance(envelope.get("data"), dict):
         raise WebhookRejected("400 Bad Request", "no event data")

@@ -43,7 +43,7 @@ def read_value(text: str | None) -> dict[str, Any]:
     """A button's value or a modal's metadata; {} when it is not ours (forged, truncated)."""
     try:
         data = json.loads(text or "")
-    except ValueError:
+    except (ValueError, RecursionError):  # a forged value nested beyond the parser's depth
         return {}
     return data if isinstance(data, dict) else {}
 

@@ -16,6 +16,7 @@ are used. An empty directory has the digest of the empty string.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import posixpath
@@ -34,11 +35,13 @@ from modeltrail.core.capture.git import strip_credentials
 from modeltrail.core.capture.statcache import StatCache, cache_key
 from modeltrail.core.errors import CaptureError, DataPathError
 from modeltrail.core.records import Artifact, DataSnapshot, ManifestEntry
+from modeltrail.core.safe_files import read_regular_file
 
 CHUNK_SIZE = 1024 * 1024  # fits in L2 cache; large enough that syscalls cost little
 _HASH_WORKERS = max(2, min(8, os.cpu_count() or 2))
 _SKIP_DIRS = frozenset({".git"})
 _buffers = threading.local()
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 # A scheme is two or more characters so that a Windows drive ("C:\\data") is not a URI.
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+:")
 
@@ -53,7 +56,11 @@ def hash_file(path: str | os.PathLike[str]) -> tuple[str, int]:
         # more than hashing it.
         buf = _buffers.buf = bytearray(CHUNK_SIZE)
     view = memoryview(buf)
-    with open(path, "rb", buffering=0) as f:
+    # Non-blocking and checked on the open file: a path swapped for a pipe or a device after
+    # the caller's stat must not hang the hash or read forever.
+    with open(os.open(path, os.O_RDONLY | _NONBLOCK), "rb", buffering=0) as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file (a pipe or a device)")
         while n := f.readinto(buf):
             digest.update(view[:n])
             size += n
@@ -215,13 +222,11 @@ def _project_root(start: str) -> str | None:
 
 
 def _read_text(path: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except FileNotFoundError:
+    """The text of a `.dvc` file or dvc.lock, None when there is none; a pipe, a device or
+    a file over the size limit is refused (FileLimitError), never read."""
+    if not os.path.lexists(path) or os.path.isdir(path):
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CaptureError(f"cannot read {path}: {exc}", hint="check the file") from None
+    return read_regular_file(path, "DVC", error=CaptureError)
 
 
 def find_dvc_record(abs_path: str) -> DvcRecord | None:

@@ -1,7 +1,8 @@
 """Read what DVC recorded (`dvc.lock`, `dvc.yaml`, `.dvc` files) without DVC installed.
 
-Pure parsing: text in, frozen values out. Callers read the files and pass the text plus the
-file's name, which error messages quote.
+Pure parsing: text in, frozen values out. Callers read the files (core/safe_files.py:
+regular files within the size limit) and pass the text plus the file's name, which error
+messages quote; parsing refuses anchor bombs and deep nesting the same way.
 """
 
 from __future__ import annotations
@@ -10,14 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from modeltrail.core.errors import CaptureError
-
-try:  # libyaml's loader is several times faster; dvc.lock files of big pipelines are long
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+from modeltrail.core.safe_files import DEFAULT_LIMITS, FileLimits, load_yaml
 
 DIR_SUFFIX = ".dir"
 
@@ -114,18 +109,13 @@ class DvcYaml:
         return next((s for s in self.stages if s.name == name), None)
 
 
-def _load(text: str, source: str) -> Any:
+def _load(text: str, source: str, limits: FileLimits) -> Any:
     try:
-        return yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError as exc:
+        return load_yaml(text, source, limits=limits, error=CaptureError)
+    except CaptureError as exc:  # FileLimitError (too big, too deep) goes through as it is
         raise CaptureError(
-            f"cannot parse {source}: not valid YAML ({_first_line(exc)})",
-            hint=f"fix or regenerate {source} (e.g. `dvc commit`)",
+            f"cannot parse {exc.message}", hint=f"fix or regenerate {source} (e.g. `dvc commit`)"
         ) from None
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _bad(source: str, what: str) -> CaptureError:
@@ -184,10 +174,12 @@ def _mapping(raw: Any, source: str, what: str) -> Mapping[str, Any]:
     return raw
 
 
-def parse_dvc_lock(text: str, *, source: str = "dvc.lock") -> DvcLock:
+def parse_dvc_lock(
+    text: str, *, source: str = "dvc.lock", limits: FileLimits = DEFAULT_LIMITS
+) -> DvcLock:
     """Parse a dvc.lock: schema 2.0 (`stages:` with `hash: md5` entries) or the 1.x layout
     whose top level is the stages themselves."""
-    doc = _load(text, source)
+    doc = _load(text, source, limits)
     if doc is None:
         return DvcLock(schema=None, stages=())
     doc = _mapping(doc, source, "the top level")
@@ -215,9 +207,11 @@ def parse_dvc_lock(text: str, *, source: str = "dvc.lock") -> DvcLock:
     return DvcLock(schema=schema, stages=tuple(stages))
 
 
-def parse_dvc_file(text: str, *, source: str = ".dvc file") -> DvcFile:
+def parse_dvc_file(
+    text: str, *, source: str = ".dvc file", limits: FileLimits = DEFAULT_LIMITS
+) -> DvcFile:
     """Parse a `<name>.dvc` file (`outs:` with md5/size/nfiles/path; `deps:` for imports)."""
-    doc = _mapping(_load(text, source), source, "the top level")
+    doc = _mapping(_load(text, source, limits), source, "the top level")
     outs = _entries(doc.get("outs"), source, "outs")
     if not outs:
         raise _bad(source, "no outs")
@@ -277,10 +271,12 @@ def _top_plots(raw: Any, source: str) -> tuple[str, ...]:
     return tuple(paths)
 
 
-def parse_dvc_yaml(text: str, *, source: str = "dvc.yaml") -> DvcYaml:
+def parse_dvc_yaml(
+    text: str, *, source: str = "dvc.yaml", limits: FileLimits = DEFAULT_LIMITS
+) -> DvcYaml:
     """Parse the declarations of a dvc.yaml: per stage its deps, outs, metrics, plots, params,
     wdir and, for `foreach`/`matrix` stages, the raw iterable."""
-    doc = _load(text, source)
+    doc = _load(text, source, limits)
     if doc is None:
         return DvcYaml(stages=())
     doc = _mapping(doc, source, "the top level")

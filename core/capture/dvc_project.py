@@ -47,6 +47,7 @@ from modeltrail.core.capture.dvc import (
 from modeltrail.core.capture.dvc_templates import declared_stages
 from modeltrail.core.errors import CaptureError
 from modeltrail.core.records import CODE_SUFFIXES
+from modeltrail.core.safe_files import DEFAULT_LIMITS, FileLimits, load_yaml, read_regular_file
 
 # Outputs with these suffixes are models: artifacts even when a later stage consumes them.
 MODEL_SUFFIXES = frozenset(
@@ -184,12 +185,12 @@ def plan_dvc(
     )
 
 
-def plan_dvc_files(files: Mapping[str, str]) -> DvcPlan:
+def plan_dvc_files(files: Mapping[str, str], *, limits: FileLimits = DEFAULT_LIMITS) -> DvcPlan:
     """A project that only uses `dvc add`: each `.dvc` file's outs (`files` maps each file's
     path relative to the project root to its text) is data."""
     data: dict[str, DvcRecord] = {}
     for source in sorted(files):
-        parsed = parse_dvc_file(files[source], source=source)
+        parsed = parse_dvc_file(files[source], source=source, limits=limits)
         folder = posixpath.dirname(source)
         for out in parsed.outs:
             path = _join(folder, out.path)
@@ -202,7 +203,7 @@ def find_project_root(start: str) -> str | None:
     current = os.path.abspath(start)
     repo_root = None
     while True:
-        if os.path.isfile(os.path.join(current, "dvc.lock")):
+        if _present(os.path.join(current, "dvc.lock")):
             return current
         if repo_root is None and os.path.isdir(os.path.join(current, ".dvc")):
             repo_root = current
@@ -212,10 +213,13 @@ def find_project_root(start: str) -> str | None:
         current = parent
 
 
-def read_dvc_project(start: str, *, artifact_paths: Sequence[str] = ()) -> DvcRecipe:
+def read_dvc_project(
+    start: str, *, artifact_paths: Sequence[str] = (), limits: FileLimits = DEFAULT_LIMITS
+) -> DvcRecipe:
     """The recipe of the DVC project at or above `start`. `artifact_paths` (absolute, or
     relative to `start`) are recorded as artifacts by the caller and are never data.
-    CaptureError when there is no project, or neither a dvc.lock nor a `.dvc` file."""
+    CaptureError when there is no project, or neither a dvc.lock nor a `.dvc` file;
+    FileLimitError when one of its files is a pipe or device, too big or a YAML bomb."""
     root = find_project_root(start)
     if root is None:
         raise CaptureError(
@@ -223,58 +227,59 @@ def read_dvc_project(start: str, *, artifact_paths: Sequence[str] = ()) -> DvcRe
             hint="run `dvc repro` or `dvc add` first, or leave out --dvc",
         )
     lock_path = os.path.join(root, "dvc.lock")
-    root_params = _root_params(root)
-    if not os.path.isfile(lock_path):
-        files = _dvc_files(root)
+    root_params = _root_params(root, limits)
+    if not _present(lock_path):
+        files = _dvc_files(root, limits)
         if not files:
             raise CaptureError(
                 f"no dvc.lock and no .dvc files in {root}",
                 hint="run `dvc repro` (pipelines) or `dvc add` (data) first, or leave out --dvc",
             )
-        plan = plan_dvc_files(files)
+        plan = plan_dvc_files(files, limits=limits)
         return DvcRecipe(root, plan.data, (), _flatten(root_params), {})
-    lock = parse_dvc_lock(_read(lock_path), source="dvc.lock")
+    lock = parse_dvc_lock(_read(lock_path, limits), source="dvc.lock", limits=limits)
     declared = None
-    if os.path.isfile(os.path.join(root, "dvc.yaml")):
-        declared = parse_dvc_yaml(_read(os.path.join(root, "dvc.yaml")), source="dvc.yaml")
+    if _present(os.path.join(root, "dvc.yaml")):
+        text = _read(os.path.join(root, "dvc.yaml"), limits)
+        declared = parse_dvc_yaml(text, source="dvc.yaml", limits=limits)
     wanted = frozenset(
         _norm(os.path.relpath(os.path.join(os.path.abspath(start), p), root))
         for p in artifact_paths
     )
-    context = _template_context(root, root_params, declared)
+    context = _template_context(root, root_params, declared, limits)
     plan = plan_dvc(lock, declared, context=context, artifact_paths=wanted)
     params = _flatten(root_params)
     params.update(plan.locked_params)  # what the last run actually used
     return DvcRecipe(
         root,
-        tuple(_prefer_dvc_file(root, record) for record in plan.data),
+        tuple(_prefer_dvc_file(root, record, limits) for record in plan.data),
         plan.artifacts,
         params,
-        _read_metrics(root, plan.metric_files),
+        _read_metrics(root, plan.metric_files, limits),
         plan.stale_stages,
     )
 
 
-def _prefer_dvc_file(root: str, record: DvcRecord) -> DvcRecord:
+def _prefer_dvc_file(root: str, record: DvcRecord, limits: FileLimits) -> DvcRecord:
     """Data added with `dvc add` is recorded in its `.dvc` file first (where `dvc add` writes
     a change); dvc.lock only copies that md5 when a stage next runs."""
     source = f"{record.entry.path}.dvc"
     path = os.path.join(root, source)
-    if not os.path.isfile(path):
+    if not _present(path):
         return record
-    parsed = parse_dvc_file(_read(path), source=source)
+    parsed = parse_dvc_file(_read(path, limits), source=source, limits=limits)
     name = posixpath.basename(record.entry.path)
     out = next((o for o in parsed.outs if _norm(o.path) == name), parsed.outs[0])
     return DvcRecord(replace(out, path=record.entry.path), source)
 
 
-def _root_params(root: str) -> dict[str, Any]:
+def _root_params(root: str, limits: FileLimits) -> dict[str, Any]:
     path = os.path.join(root, ROOT_PARAMS)
-    return _load_mapping(path, ROOT_PARAMS) if os.path.isfile(path) else {}
+    return _load_mapping(path, limits) if _present(path) else {}
 
 
 def _template_context(
-    root: str, root_params: Mapping[str, Any], declared: DvcYaml | None
+    root: str, root_params: Mapping[str, Any], declared: DvcYaml | None, limits: FileLimits
 ) -> dict[str, Any]:
     """The values `${...}` may name: params.yaml, then dvc.yaml's `vars:` in order."""
     context = dict(root_params)
@@ -284,19 +289,19 @@ def _template_context(
         elif isinstance(item, str):
             file, _, keys = item.partition(":")
             path = os.path.join(root, file)
-            if os.path.isfile(path):
-                loaded = _load_mapping(path, file)
+            if _present(path):
+                loaded = _load_mapping(path, limits)
                 wanted = [k.strip() for k in keys.split(",") if k.strip()]
                 context.update({k: loaded[k] for k in wanted if k in loaded} if wanted else loaded)
     return context
 
 
-def _read_metrics(root: str, files: Sequence[str]) -> dict[str, Any]:
+def _read_metrics(root: str, files: Sequence[str], limits: FileLimits) -> dict[str, Any]:
     per_file: dict[str, dict[str, Any]] = {}
     for file in files:
         path = os.path.join(root, file)
-        if os.path.isfile(path):
-            per_file[file] = _flatten(_load_mapping(path, file))
+        if _present(path):
+            per_file[file] = _flatten(_load_mapping(path, limits))
     seen: dict[str, int] = {}
     for values in per_file.values():
         for name in values:
@@ -309,38 +314,36 @@ def _read_metrics(root: str, files: Sequence[str]) -> dict[str, Any]:
     return metrics
 
 
-def _dvc_files(root: str) -> dict[str, str]:
+def _dvc_files(root: str, limits: FileLimits) -> dict[str, str]:
     """`.dvc` files under `root` (relative path → text), not descending into what they track."""
     found: dict[str, str] = {}
     for folder, dirs, files in os.walk(root):
         tracked = {f[: -len(".dvc")] for f in files if f.endswith(".dvc")}
         dirs[:] = sorted(d for d in dirs if d not in _SKIP_WALK and d not in tracked)
         for name in sorted(files):
-            if name.endswith(".dvc") and os.path.isfile(os.path.join(folder, name)):
+            if name.endswith(".dvc") and _present(os.path.join(folder, name)):
                 rel = _norm(os.path.relpath(os.path.join(folder, name), root))
-                found[rel] = _read(os.path.join(folder, name))
+                found[rel] = _read(os.path.join(folder, name), limits)
     return found
 
 
-def _read(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CaptureError(f"cannot read {path}: {exc}") from None
+def _present(path: str) -> bool:
+    """There is something at `path` to read (a pipe or a device too: reading it is then
+    refused in one line, where skipping it would record a recipe without it)."""
+    return os.path.exists(path) and not os.path.isdir(path)
 
 
-def _load_mapping(path: str, name: str) -> dict[str, Any]:
-    import yaml
+def _read(path: str, limits: FileLimits) -> str:
+    return read_regular_file(path, "DVC", limits=limits, error=CaptureError)
 
-    try:
-        doc = yaml.safe_load(_read(path))  # JSON is YAML
-    except yaml.YAMLError:
-        raise CaptureError(f"{name} is not valid YAML or JSON", hint=f"fix {name}") from None
+
+def _load_mapping(path: str, limits: FileLimits) -> dict[str, Any]:
+    where = f"DVC file {path}"
+    doc = load_yaml(_read(path, limits), where, limits=limits, error=CaptureError)  # JSON is YAML
     if doc is None:
         return {}
     if not isinstance(doc, Mapping):
-        raise CaptureError(f"{name} must hold a mapping of names to values")
+        raise CaptureError(f"{where} must hold a mapping of names to values")
     return dict(doc)
 
 
