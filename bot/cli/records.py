@@ -14,6 +14,7 @@ from modeltrail.bot.cli.common import (
     open_reader,
     open_registry,
     print_json,
+    say,
 )
 
 if TYPE_CHECKING:
@@ -193,10 +194,8 @@ def register(
 
         print_json(record_to_dict(record))
         return
-    from modeltrail.bot.terminal import console
-
     parent_note = f" (parent {record.parent})" if record.parent else ""
-    console().print(f"registered {record.model} {record.version}{parent_note}")
+    say(f"registered {record.model} {record.version}{parent_note}")
 
 
 # -- list / show -----------------------------------------------------------------------------

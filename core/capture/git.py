@@ -1,21 +1,18 @@
 """The git state a model was trained from, and what changed between two commits.
 
-gitpython is imported inside the functions: `import git` costs tens of milliseconds and most
-CLI commands never need it. Everything goes through `repo.git` (one `git` process per call)
-rather than gitpython's object model, which would parse objects in Python.
+Read with the git command line, one short `git` process per question (rev-parse, status,
+config, and diff when the tree is dirty): gitpython's import and repository object cost
+`register` more than those processes themselves (see bench/RESULTS.md, issue 18).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
 import urllib.parse
-from typing import TYPE_CHECKING
 
 from modeltrail.core.records import CodeState
-
-if TYPE_CHECKING:
-    from git import Repo
 
 UNTRACKED_CONTENT_LIMIT = 8 * 1024 * 1024  # bytes; bigger untracked files count by stat only
 # Query parameters that carry secrets in remote URLs and presigned data URLs.
@@ -88,20 +85,45 @@ def _strip_query(tail: str) -> str:
     return f"{path}{new_query}{h}{fragment}"
 
 
-def _open_repo(path: str | os.PathLike[str], *, search_parents: bool) -> Repo | None:
-    """The repository at (or, when searching, above) `path`, or None without git or a repo."""
+class _GitFailed(Exception):
+    """git exited non-zero (or could not be started)."""
+
+
+def _git(cwd: str | None, *args: str, strip: bool = False) -> bytes:
+    """stdout of `git args…` run in `cwd`; raises _GitFailed. `strip` drops one trailing
+    newline, as gitpython did: the digests of submodule states were computed that way."""
     try:
-        import git
-    except ImportError:  # gitpython raises this when the git executable is missing
-        return None
+        done = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            capture_output=True,
+            check=False,
+            # Don't take index.lock from a concurrent git; never prompt for anything.
+            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0"},
+        )
+    except OSError as exc:  # no git executable, or `cwd` is not a directory
+        raise _GitFailed(str(exc)) from None
+    if done.returncode != 0:
+        raise _GitFailed(os.fsdecode(done.stderr).strip())
+    out = done.stdout
+    if strip and out.endswith(b"\n"):
+        out = out[:-1]
+    return out
+
+
+def _work_tree(path: str | os.PathLike[str]) -> str | None:
+    """The working tree containing `path` (parents are searched), or None without git,
+    outside a repository, in a bare one, or where git refuses the repository."""
+    start = os.path.abspath(os.fspath(path))
     try:
-        repo = git.Repo(os.fspath(path), search_parent_directories=search_parents)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError, git.GitCommandNotFound):
+        out = _git(start, "rev-parse", "--is-inside-work-tree", "--show-cdup")
+    except _GitFailed:
         return None
-    if repo.working_tree_dir is None:  # bare: nothing was trained from a working tree
-        repo.close()
+    lines = os.fsdecode(out).splitlines()
+    if not lines or lines[0] != "true":  # bare, or inside the .git directory
         return None
-    return repo
+    # Relative to the path as given (symlinks kept), as gitpython reported it.
+    return os.path.normpath(os.path.join(start, lines[1])) if len(lines) > 1 else start
 
 
 def _parse_status(raw: bytes) -> tuple[str | None, str | None, list[str], list[str]]:
@@ -137,12 +159,10 @@ def _parse_status(raw: bytes) -> tuple[str | None, str | None, list[str], list[s
     return commit, branch, changed, untracked
 
 
-def _remote_url(repo: Repo) -> str | None:
-    import git
-
+def _remote_url(root: str) -> str | None:
     try:
-        out = repo.git.config("--get-regexp", r"^remote\..*\.url$")
-    except git.GitCommandError:  # exit 1: no remotes configured
+        out = os.fsdecode(_git(root, "config", "--get-regexp", r"^remote\..*\.url$"))
+    except _GitFailed:  # exit 1: no remotes configured
         return None
     urls: dict[str, str] = {}
     for line in out.splitlines():
@@ -158,13 +178,11 @@ def _submodule_state(root: str, path: str) -> bytes:
     """What a submodule's working tree holds beyond its commit: its own diff against HEAD and
     its untracked files. The parent's diff only says "-dirty", so without this two different
     edits inside a submodule would digest alike."""
-    import git
-
-    sub = git.Git(os.path.join(root, path))
+    sub = os.path.join(root, path)
     try:
-        diff = sub.diff("HEAD", "--binary", "--no-color", "--no-ext-diff", stdout_as_string=False)
-        status = sub.status("--porcelain", "-z", "--untracked-files=all", stdout_as_string=False)
-    except git.GitCommandError:
+        diff = _git(sub, "diff", "HEAD", "--binary", "--no-color", "--no-ext-diff", strip=True)
+        status = _git(sub, "status", "--porcelain", "-z", "--untracked-files=all", strip=True)
+    except _GitFailed:
         return b"unreadable"
     out = [diff, status]
     for rec in status.split(b"\0"):
@@ -177,13 +195,13 @@ def _submodule_state(root: str, path: str) -> bytes:
     return b"\0".join(out)
 
 
-def _diff_digest(
-    repo: Repo, root: str, untracked: list[str], changed: list[str] | None = None
-) -> str:
+def _diff_digest(root: str, untracked: list[str], changed: list[str] | None = None) -> str:
     """sha256 over `git diff HEAD --binary` plus each untracked file's path and content
     (size and mtime instead of content above UNTRACKED_CONTENT_LIMIT), plus what changed
     inside each modified submodule's working tree."""
-    raw = repo.git.diff(
+    raw = _git(
+        root,
+        "diff",
         "HEAD",
         # Pin every option a user's diff.* config could change, so the same change gives
         # the same digest on every machine.
@@ -199,8 +217,6 @@ def _diff_digest(
         "--indent-heuristic",
         "--unified=3",
         "--inter-hunk-context=0",
-        stdout_as_string=False,
-        strip_newline_in_stdout=False,
     )
     digest = hashlib.sha256()
     digest.update(b"diff\0")
@@ -240,21 +256,12 @@ def capture_code(path: str | os.PathLike[str] = ".") -> CodeState | None:
 
     None outside a repository, without a git executable, or before the first commit.
     """
-    repo = _open_repo(path, search_parents=True)
-    if repo is None:
+    root = _work_tree(path)
+    if root is None:
         return None
-    import git
-
     try:
-        root = str(repo.working_tree_dir)
-        status = repo.git.status(
-            "--porcelain=v2",
-            "--branch",
-            "-z",
-            "--untracked-files=all",
-            stdout_as_string=False,
-            strip_newline_in_stdout=False,
-            env={"GIT_OPTIONAL_LOCKS": "0"},  # don't take index.lock from a concurrent git
+        status = _git(
+            root, "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all"
         )
         commit, branch, changed, untracked = _parse_status(status)
         if commit is None:
@@ -268,33 +275,28 @@ def capture_code(path: str | os.PathLike[str] = ".") -> CodeState | None:
             repo_root=root,
             commit=commit,
             branch=branch,
-            remote_url=_remote_url(repo),
+            remote_url=_remote_url(root),
             dirty=dirty,
             dirty_files=tuple(sorted(set(changed) | set(untracked))),
-            diff_digest=_diff_digest(repo, root, untracked, changed) if dirty else None,
+            diff_digest=_diff_digest(root, untracked, changed) if dirty else None,
         )
-    except git.GitCommandError:
+    except _GitFailed:
         # e.g. a repository git refuses to use ("dubious ownership"): no code state
         return None
-    finally:
-        repo.close()
 
 
 def git_user(path: str | os.PathLike[str] = ".") -> str | None:
     """`Name <email>` from git config (repository config when `path` is in one, else global),
     or whichever of the two is set; None without git or either setting."""
-    try:
-        import git
-    except ImportError:
-        return None
     cwd = os.fspath(path)
-    runner = git.Git(cwd if os.path.isdir(cwd) else None)
     try:
-        out = runner.config("--get-regexp", r"^user\.(name|email)$")
-    except (git.GitCommandError, git.GitCommandNotFound):
+        out = _git(
+            cwd if os.path.isdir(cwd) else None, "config", "--get-regexp", r"^user\.(name|email)$"
+        )
+    except _GitFailed:
         return None
     values: dict[str, str] = {}
-    for line in out.splitlines():
+    for line in os.fsdecode(out).splitlines():
         key, _, value = line.partition(" ")
         values[key.lower()] = value.strip()  # the last one set wins, as in git itself
     name, email = values.get("user.name"), values.get("user.email")

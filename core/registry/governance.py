@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from modeltrail.core.diff.types import Finding
 from modeltrail.core.errors import ModeltrailError, UsageError, VersionNotFoundError
 from modeltrail.core.lifecycle.approvals import POLICY_SETTING, ApprovalRequired, Policy
 from modeltrail.core.lifecycle.outbox import enqueue
@@ -187,6 +186,7 @@ class GovernanceMixin(ArtifactsMixin):
     def judge(self, model: str, candidate: str, *, baseline: str | None) -> GateDecision:
         """The gate's verdict on `candidate` against `baseline` (itself when None)."""
         from modeltrail.core.diff.engine import diff_versions
+        from modeltrail.core.diff.types import Finding
 
         wanted = [candidate] if baseline is None else [candidate, baseline]
         records = {r.version: r for r in self.load_many(model, wanted)}

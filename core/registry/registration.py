@@ -12,8 +12,6 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, insert, select, update
-from sqlalchemy.dialects import postgresql as pg_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from modeltrail.core.errors import DuplicateVersionError, VersionNotFoundError
 from modeltrail.core.lifecycle.outbox import enqueue
@@ -217,7 +215,7 @@ class RegistrationMixin(RegistryBase):
                 copy.write_row(row)
 
     def _lock_or_create_model(self, conn: Connection, model: str, now: dt.datetime) -> int:
-        dialect = sqlite_dialect if self._sqlite else pg_dialect
+        dialect = self._dialect()
         conn.execute(
             dialect.insert(schema.models)
             .values(name=model, created_at=now, updated_at=now)
@@ -277,7 +275,7 @@ class RegistrationMixin(RegistryBase):
         ).scalar()
 
     def _upsert_environment(self, conn: Connection, env: Environment) -> None:
-        dialect = sqlite_dialect if self._sqlite else pg_dialect
+        dialect = self._dialect()
         conn.execute(
             dialect.insert(schema.environments)
             .values(

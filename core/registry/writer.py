@@ -16,8 +16,6 @@ import math
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.dialects import postgresql as pg_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import IntegrityError
 
 from modeltrail.core.config import Settings
@@ -196,7 +194,7 @@ class Registry(RegistrationMixin, ApprovalsMixin, TokensMixin, ArtifactsMixin):
 
     def record_event_once(self, key: str) -> bool:
         """Remember a delivery ID; False when it was already recorded (a retry)."""
-        dialect = sqlite_dialect if self._sqlite else pg_dialect
+        dialect = self._dialect()
         with self._write() as conn:
             result = conn.execute(
                 dialect.insert(schema.processed_events)
