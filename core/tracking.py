@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from modeltrail.core.capture.actor import resolve_actor
 from modeltrail.core.config import Settings
 from modeltrail.core.errors import ModeltrailError, UsageError
-from modeltrail.core.metrics import check_metric_name, check_metric_value
+from modeltrail.core.metrics import CheckedPoints, check_metric_name, check_metric_value
 from modeltrail.core.params import flatten_params
 from modeltrail.core.records import Artifact, DataSnapshot, VersionDraft, VersionRecord
 from modeltrail.core.registry.writer import Registry, check_model_name
@@ -280,7 +280,7 @@ class Run:
         return VersionDraft(
             model=self.model,
             params=dict(self._params),
-            metric_points={name: list(points) for name, points in self._points.items()},
+            metric_points={name: CheckedPoints(points) for name, points in self._points.items()},
             data=tuple(self._data.values()),
             code=code,
             environment=environment,

@@ -26,7 +26,7 @@ from modeltrail.core.store import schema
 CHUNK = 500
 _STREAM = 5000
 
-# (version_id -> (name -> (steps, values, timestamps))): metric points as the writer has them.
+# name -> [(step, value, timestamp), ...]: a version's metric points as the writer has them.
 Points = Mapping[str, Sequence[tuple[int, float, float]]]
 
 
@@ -99,12 +99,15 @@ def _digest(value: Any) -> str:
 
 
 def content_digests(
-    conn: Connection, version_ids: Sequence[int], *, points: Mapping[int, Points] | None = None
+    conn: Connection,
+    version_ids: Sequence[int],
+    *,
+    points: Mapping[int, Points] | None = None,
 ) -> dict[int, dict[str, str]]:
     """Per version, a sha256 per section of its content, from the rows as stored.
 
-    `points` (the metric points the writer just inserted) saves reading them back; the
-    digest is the same either way, because points are hashed as packed int64/float64 arrays.
+    `points` (per version, the histories the writer just inserted) saves reading them back;
+    the digest is the same either way (`history_bytes` is the one definition of it).
     """
     out: dict[int, dict[str, str]] = {}
     for chunk in _chunks(list(version_ids)):
@@ -179,9 +182,7 @@ def _chunk_digests(
             sections[name] = _digest(by_version.get(r.id, []))
         if r.id in known_points:
             history = {
-                name: _pack(p[0] for p in pts)
-                + _pack((p[1] for p in pts), "d")
-                + _pack((p[2] for p in pts), "d")
+                name: history_bytes([p[0] for p in pts], [p[1] for p in pts], [p[2] for p in pts])
                 for name, pts in known_points[r.id].items()
                 if pts
             }
@@ -196,7 +197,8 @@ def _grouped(
     conn: Connection, table: Any, order: tuple[str, ...], ids: Sequence[int]
 ) -> dict[int, list[list[Any]]]:
     """The rows of `table` for `ids`, without the version id, grouped and in a fixed order."""
-    columns = [c for c in table.c if c.name != "version_id"]
+    # Neither the version id nor a row's own id (metrics.id, 0011) is content.
+    columns = [c for c in table.c if c.name not in ("version_id", "id")]
     query = (
         select(table.c.version_id, *columns)
         .where(table.c.version_id.in_(ids))
@@ -209,37 +211,37 @@ def _grouped(
 
 
 def _stored_points(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str, bytes]]:
-    mp = schema.metric_points
+    mp, m = schema.metric_points, schema.metrics
     query = (
-        select(mp.c.version_id, mp.c.name, mp.c.step, mp.c.value, mp.c.timestamp)
-        .where(mp.c.version_id.in_(ids))
-        .order_by(mp.c.version_id, mp.c.name, mp.c.seq)
+        select(m.c.version_id, m.c.name, mp.c.step, mp.c.value, mp.c.timestamp)
+        .join(m, m.c.id == mp.c.metric_id)
+        .where(m.c.version_id.in_(ids))
+        .order_by(m.c.version_id, m.c.name, mp.c.seq)
     )
     out: dict[int, dict[str, bytes]] = {}
     current: tuple[int, str] | None = None
     steps: list[int] = []
     values: list[float] = []
     stamps: list[float] = []
-
-    def flush() -> None:
-        if current is not None:
-            out.setdefault(current[0], {})[current[1]] = (
-                _pack(steps) + _pack(values, "d") + _pack(stamps, "d")
-            )
-
     for version_id, name, step, value, stamp in conn.execute(query):
         if (version_id, name) != current:
-            flush()
+            if current is not None:
+                out.setdefault(current[0], {})[current[1]] = history_bytes(steps, values, stamps)
             current, steps, values, stamps = (version_id, name), [], [], []
         steps.append(step)
         values.append(value)
         stamps.append(stamp)
-    flush()
+    if current is not None:
+        out.setdefault(current[0], {})[current[1]] = history_bytes(steps, values, stamps)
     return out
 
 
-def _pack(items: Iterable[Any], code: str = "q") -> bytes:
-    return array(code, items).tobytes()
+def history_bytes(
+    steps: Iterable[int], values: Iterable[float], stamps: Iterable[float]
+) -> bytes:
+    """What a metric's history is digested as: packed int64 steps, float64 values, float64
+    times. The writer (from the points it holds) and `verify` (from the rows) both use this."""
+    return array("q", steps).tobytes() + array("d", values).tobytes() + array("d", stamps).tobytes()
 
 
 def _metrics_digest(finals: str, history: Mapping[str, bytes]) -> str:
@@ -263,12 +265,13 @@ def verify(
     rules_from = int(row[2]) if row else 1
     check = audit.ChainCheck(key, rules_from=rules_from, expect=expect)
     replay = Replay(rules_from=rules_from)
-    feed, replay_feed, mutations = check.feed, replay.feed, MUTATIONS
-    for event in _events(conn):
-        if not feed(event):
-            break
-        if event[3] in mutations:  # most of a long trail is monitoring: skip it quickly
-            replay_feed(event[0], event[3], event[4], event[5], event[7], event[6])
+    replay_feed = replay.feed
+
+    def mutation(event: tuple[Any, ...]) -> None:
+        replay_feed(event[0], event[3], event[4], event[5], event[7], event[6])
+
+    # Most of a long trail is monitoring: only the mutations reach the replay.
+    check.feed_many(_events(conn), MUTATIONS, mutation)
     result = check.finish(stored_head)
     if not result.ok:
         return result

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, insert, select, update
 
-from modeltrail.core.errors import DuplicateVersionError, VersionNotFoundError
+from modeltrail.core.errors import DatabaseError, DuplicateVersionError, VersionNotFoundError
 from modeltrail.core.lifecycle.outbox import enqueue
 from modeltrail.core.params import encode_value
 from modeltrail.core.registry import integrity
@@ -179,10 +179,11 @@ class RegistrationMixin(RegistryBase):
     def _insert_metrics(
         self, conn: Connection, version_id: int, points: dict[str, list[tuple[int, float, float]]]
     ) -> None:
+        """The final values, then every point keyed by its metric's id."""
         if not points:
             return
+        m = schema.metrics
         finals = []
-        rows: list[tuple[int, str, int, int, float, float]] = []
         for name, history in points.items():
             step, value, stamp = history[-1]
             finals.append(
@@ -195,24 +196,39 @@ class RegistrationMixin(RegistryBase):
                     "history_count": len(history),
                 }
             )
-            rows.extend((version_id, name, seq, s, v, t) for seq, (s, v, t) in enumerate(history))
-        conn.execute(insert(schema.metrics), finals)
-        if self._sqlite:
-            # Straight to the driver's executemany: SQLAlchemy's per-row parameter processing
-            # would cost more than the insert itself for 10,000-point histories.
-            conn.exec_driver_sql(
-                "INSERT INTO metric_points (version_id, name, seq, step, value, timestamp) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-            return
-        # PostgreSQL: COPY in the same transaction, ~7× faster than executemany here.
+        conn.execute(insert(m), finals)
+        ids = dict(conn.execute(select(m.c.name, m.c.id).where(m.c.version_id == version_id)).all())
+        # A generator: a million-point history is not copied into a second list of rows.
+        rows = (
+            (ids[name], seq, step, value, stamp)
+            for name, history in points.items()
+            for seq, (step, value, stamp) in enumerate(history)
+        )
+        # The driver's own cursor, in this transaction: SQLAlchemy's per-row parameter
+        # processing would cost more than the insert itself for long histories. Its errors
+        # are the driver's, so they are turned into ours here (the transaction rolls back).
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(
-            "COPY metric_points (version_id, name, seq, step, value, timestamp) FROM STDIN"
-        ) as copy:
-            for row in rows:
-                copy.write_row(row)
+        try:
+            if self._sqlite:
+                cursor.executemany(
+                    "INSERT INTO metric_points (metric_id, seq, step, value, timestamp) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    rows,
+                )
+            else:  # PostgreSQL: COPY, ~7× faster than executemany here
+                with cursor.copy(
+                    "COPY metric_points (metric_id, seq, step, value, timestamp) FROM STDIN"
+                ) as copy:
+                    write = copy.write_row
+                    for row in rows:
+                        write(row)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            first = str(exc).strip().splitlines()
+            raise DatabaseError(
+                f"could not write the metric points: {first[0] if first else exc!r}"
+            ) from None
+        finally:
+            cursor.close()
 
     def _lock_or_create_model(self, conn: Connection, model: str, now: dt.datetime) -> int:
         dialect = self._dialect()

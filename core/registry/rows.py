@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from modeltrail.core.errors import InvalidMetricError, InvalidNameError, UsageError
-from modeltrail.core.metrics import check_metric_name, check_metric_value
+from modeltrail.core.metrics import CheckedPoints, check_metric_name, check_metric_value
 from modeltrail.core.params import encode_value
 from modeltrail.core.records import DataSnapshot, VersionDraft
 from modeltrail.core.timestamps import LATEST_EPOCH
@@ -37,6 +37,9 @@ def check_metric_points(
     for name, history in metric_points.items():
         check_metric_name(name)
         if not history:
+            continue
+        if history.__class__ is CheckedPoints:
+            checked[name] = history  # type: ignore[assignment]
             continue
         exact = True  # the tracking client hands over exact int/float tuples already
         for step, value, stamp in history:

@@ -83,8 +83,9 @@ def load_records(
             param_parts[vid].append(f"{dumps(key)}:{value}")
         if history:
             for vid, name, step, value, stamp in conn.exec_driver_sql(
-                "SELECT version_id, name, step, value, timestamp FROM metric_points "
-                f"WHERE {where} ORDER BY version_id, name, seq",
+                "SELECT m.version_id, m.name, p.step, p.value, p.timestamp FROM metric_points p "
+                f"JOIN metrics m ON m.id = p.metric_id WHERE m.{where} "
+                "ORDER BY m.version_id, m.name, p.seq",
                 tuple(chunk),
             ):
                 histories.setdefault((vid, name), []).append(

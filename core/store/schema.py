@@ -152,26 +152,31 @@ params = Table(
     Column("value", Text, nullable=False),  # JSON
 )
 
+# A metric of a version: its final value, and (0011) a small integer id that keys its
+# history, so a million points do not repeat the version id and the name in every row.
 metrics = Table(
     "metrics",
     metadata,
-    Column("version_id", ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True),
-    Column("name", String(250), primary_key=True),
+    Column("id", Integer, primary_key=True),
+    Column("version_id", ForeignKey("versions.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(250), nullable=False),
     Column("value", Float, nullable=False),
     Column("step", BigInteger, nullable=False),
     Column("timestamp", Float, nullable=False),
     Column("history_count", Integer, nullable=False),
+    UniqueConstraint("version_id", "name"),
 )
 
+# Clustered by (metric_id, seq) on SQLite (WITHOUT ROWID): one B-tree, appended in key order.
 metric_points = Table(
     "metric_points",
     metadata,
-    Column("version_id", ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True),
-    Column("name", String(250), primary_key=True),
+    Column("metric_id", ForeignKey("metrics.id", ondelete="CASCADE"), primary_key=True),
     Column("seq", Integer, primary_key=True),
     Column("step", BigInteger, nullable=False),
     Column("value", Float, nullable=False),
     Column("timestamp", Float, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 data_snapshots = Table(
