@@ -98,8 +98,15 @@ def _git(cwd: str | None, *args: str, strip: bool = False) -> bytes:
             cwd=cwd,
             capture_output=True,
             check=False,
-            # Don't take index.lock from a concurrent git; never prompt for anything.
-            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0"},
+            # Don't take index.lock from a concurrent git; never prompt; the C locale, as
+            # gitpython ran git, so nothing git prints depends on the user's language.
+            env={
+                **os.environ,
+                "GIT_OPTIONAL_LOCKS": "0",
+                "GIT_TERMINAL_PROMPT": "0",
+                "LC_ALL": "C",
+                "LANGUAGE": "C",
+            },
         )
     except OSError as exc:  # no git executable, or `cwd` is not a directory
         raise _GitFailed(str(exc)) from None
