@@ -1,10 +1,12 @@
 """What happened between two commits, read with the git command line (no gitpython).
 
 `diff` and `changelog` read this on every run; gitpython's import and repository object cost
-more than the four short git processes themselves, so these run `git` directly. Counts come
-from `git rev-list --count` and one `git diff --numstat -M` (a rename counts once, as in
-`git diff --stat`); the commit list is capped for display. Nothing here raises: an absent
-repository or a commit that is not in this clone gives `reachable=False`.
+more than the few short git processes themselves, so these run `git` directly. The count
+comes from one `git rev-list` of the range and the files from one `git diff --name-status -M`
+(a rename counts once, as in `git diff --stat`), run side by side; only the newest commits
+(capped for display) are read in detail.
+Nothing here raises: an absent repository or a commit that is not in this clone gives
+`reachable=False`.
 """
 
 from __future__ import annotations
@@ -49,26 +51,54 @@ def _has(root: str, commit: str) -> bool:
     return _git(root, "cat-file", "-e", f"{commit}^{{commit}}") is not None
 
 
-def changed_files(numstat: bytes) -> tuple[list[str], int]:
-    """Paths from `git diff --numstat -M -z` (a rename as its new path, once) and how many of
-    them are renames."""
-    fields = numstat.split(b"\0")
+def changed_files(name_status: bytes) -> tuple[list[str], int]:
+    """Paths from `git diff --name-status -M -z` (a rename as its new path, once) and how
+    many of them are renames."""
+    fields = name_status.split(b"\0")
     files: list[str] = []
     renamed = 0
     i = 0
     while i < len(fields):
-        head = fields[i]
+        status = fields[i]
         i += 1
-        if not head:
+        if not status:
             continue
-        parts = head.split(b"\t", 2)
-        if len(parts) == 3 and parts[2]:
-            files.append(os.fsdecode(parts[2]))
-        elif i + 1 < len(fields):  # a rename: "added\tdeleted\t" then old and new paths
-            files.append(os.fsdecode(fields[i + 1]))
-            renamed += 1
+        if status[:1] in (b"R", b"C"):  # a rename (or copy): score, then old and new paths
+            if i + 1 < len(fields):
+                files.append(os.fsdecode(fields[i + 1]))
+                renamed += status[:1] == b"R"
             i += 2
+        elif i < len(fields):
+            files.append(os.fsdecode(fields[i]))
+            i += 1
     return files, renamed
+
+
+def _git_together(root: str, *commands: tuple[str, ...]) -> list[bytes | None]:
+    """stdout of each `git -C root command…` (None where it fails), run side by side: across
+    20,000 commits the count and the file list each take a few hundred milliseconds."""
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
+    running: list[subprocess.Popen[bytes] | None] = []
+    for args in commands:
+        try:
+            running.append(
+                subprocess.Popen(
+                    ["git", "-C", root, *args],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    env=env,
+                )
+            )
+        except OSError:
+            running.append(None)
+    out: list[bytes | None] = []
+    for proc in running:
+        if proc is None:
+            out.append(None)
+            continue
+        stdout, _ = proc.communicate()
+        out.append(stdout if proc.returncode == 0 else None)
+    return out
 
 
 def code_history(
@@ -92,17 +122,27 @@ def code_history(
         return dataclasses.replace(unreachable, missing=absent)
     old, new = shas
     span = f"{old}..{new}"
-    count = _git(repo_root, "rev-list", "--count", span)
-    numstat = _git(repo_root, "diff", "--numstat", "-M", "-z", "--no-ext-diff", old, new)
-    if count is None or numstat is None:
+    # One walk of the range (the commits' ids: all of them are counted), beside the file
+    # list; then the details of only the newest `limit`. Without a commit-graph each walk of
+    # 20,000 commits costs ~0.4 s of CPU, so the range is walked once, not for the count and
+    # again for the log.
+    listed, names = _git_together(
+        repo_root,
+        ("rev-list", span),
+        # Names only: a numstat would diff the contents of every changed file.
+        ("diff", "--name-status", "-M", "-z", "--no-ext-diff", old, new),
+    )
+    if listed is None or names is None:
         return unreachable
-    total = int(count.strip() or 0)
+    shas = listed.split()
+    total = len(shas)
     commits: list[CommitInfo] = []
     if limit > 0 and total:
         fmt = f"--format=%H{_FIELD}%an{_FIELD}%at{_FIELD}%s"
-        log = _git(repo_root, "log", f"--max-count={limit}", fmt, "-z", span)
+        newest = [sha.decode() for sha in shas[:limit]]
+        log = _git(repo_root, "log", "--no-walk=unsorted", fmt, "-z", *newest)
         commits = [_commit_info(rec) for rec in (log or b"").split(b"\0") if rec.strip()]
-    files, renamed = changed_files(numstat)
+    files, renamed = changed_files(names)
     return CodeHistory(
         old_commit=old_commit,
         new_commit=new_commit,
