@@ -154,7 +154,7 @@ def test_detached_head_has_no_branch(capture_repo: Path, capture_git) -> None:
 
 
 def test_no_git_executable_is_none(capture_repo: Path) -> None:
-    # A fresh interpreter, because gitpython looks for git once, at import.
+    # A fresh interpreter whose PATH holds no git.
     code = "from modeltrail.core.capture.git import capture_code, git_user;" + (
         f"print(capture_code({str(capture_repo)!r}), git_user())"
     )
