@@ -20,7 +20,7 @@ from modeltrail.core.registry.writer import Registry
 PG_ADMIN_URL = os.environ.get(
     "MODELTRAIL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-_SCRUBBED_PREFIXES = ("MODELTRAIL_", "SLACK_", "OPENAI_", "SMTP_", "MLFLOW_", "GIT_")
+_SCRUBBED_PREFIXES = ("MODELTRAIL_", "SLACK_", "OPENAI_", "SMTP_", "MLFLOW_", "GIT_", "AWS_")
 
 
 def _tables_children_first() -> list[str]:
@@ -45,6 +45,9 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("MODELTRAIL_CACHE_DIR", str(tmp_path / "cache"))
+    # The developer's ~/.aws profiles stay out of the S3 tests.
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / ".aws" / "credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(home / ".aws" / "config"))
     monkeypatch.chdir(tmp_path)
 
 

@@ -21,7 +21,7 @@ from modeltrail.core.store import schema
 if TYPE_CHECKING:
     from modeltrail.core.records import Artifact, VersionRecord
     from modeltrail.core.vault.blobs import BlobStore
-    from modeltrail.core.vault.vault import Check, PulledFile
+    from modeltrail.core.vault.vault import Check, Garbage, PulledFile
 
 
 @dataclass(frozen=True)
@@ -51,19 +51,6 @@ class ArtifactsMixin(ReadingMixin):
         """Point this registry at another store (tests, tools that copy between stores)."""
         self._store = store
 
-    def _cache(self) -> BlobStore | None:
-        """A local copy of remote blobs, keyed by digest (none for a local store)."""
-        from modeltrail.core.vault.local import LocalStore
-
-        store = self.artifact_store()
-        if isinstance(store, LocalStore):
-            return None
-        from modeltrail.core.capture.statcache import default_cache_path
-
-        settings = self.settings or Settings()
-        base = Path(settings.cache_dir) if settings.cache_dir else default_cache_path().parent
-        return LocalStore(base / "blobs")
-
     def pull(
         self, version: VersionRecord | str, target: str | os.PathLike[str], *, force: bool = False
     ) -> str:
@@ -73,13 +60,11 @@ class ArtifactsMixin(ReadingMixin):
     def pull_files(
         self, version: VersionRecord | str, target: str | os.PathLike[str], *, force: bool = False
     ) -> PullResult:
-        from modeltrail.core.vault.cached import CachedStore
+        from modeltrail.core.vault.open import for_reading
         from modeltrail.core.vault.vault import pull
 
         record = self.resolve(version) if isinstance(version, str) else version
-        store = self.artifact_store()
-        cache = self._cache()
-        source = CachedStore(store, cache) if cache is not None else store
+        source = for_reading(self.artifact_store(), self.settings or Settings())
         files, skipped = pull(source, record.artifacts, target, force=force)
         return PullResult(str(Path(target)), tuple(files), tuple(skipped))
 
@@ -100,14 +85,27 @@ class ArtifactsMixin(ReadingMixin):
         with self._read() as conn:
             return [Artifact(*row) for row in conn.execute(query)]
 
-    def collect_garbage(self, *, dry_run: bool = False) -> list[tuple[str, int]]:
-        """Remove (or with `dry_run` only list) the blobs no version references."""
-        from modeltrail.core.vault.vault import collect_garbage, referenced_blobs
+    def collect_garbage(
+        self, *, dry_run: bool = False, grace: float | None = None, now: float | None = None
+    ) -> Garbage:
+        """Remove (or with `dry_run` only list) the blobs no version references, except those
+        stored or reused in the last `grace` seconds (default one hour): a registration under
+        way stores its artifacts before it commits the version that references them. Old
+        temporary files left by a crash go too."""
+        import time
 
+        from modeltrail.core.vault.local import LocalStore
+        from modeltrail.core.vault.vault import GRACE, collect_garbage, referenced_blobs
+
+        grace = GRACE if grace is None else grace
+        cutoff = (time.time() if now is None else now) - grace
         store = self.artifact_store()
         keep = referenced_blobs(store, self.stored_artifacts())
-        garbage = collect_garbage(store, keep)
+        garbage = collect_garbage(store, keep, cutoff)
         if not dry_run:
-            for digest, _ in garbage:
+            for digest, _ in garbage.removable:
                 store.delete(digest)
+            if isinstance(store, LocalStore):
+                for temp in store.stray_temporaries(older_than=grace):
+                    temp.unlink(missing_ok=True)
         return garbage

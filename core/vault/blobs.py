@@ -13,6 +13,7 @@ import queue
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 CHUNK = 4 * 1024 * 1024
@@ -84,6 +85,13 @@ def copy_hashing(source: Readable | BinaryIO, target: Writable | None) -> tuple[
     return digest.hexdigest(), size
 
 
+@dataclass(frozen=True)
+class BlobInfo:
+    digest: str
+    size: int
+    modified: float  # seconds since the epoch: when it was stored, or last stored again
+
+
 class BlobStore(ABC):
     """Blobs by sha256. Implementations: `LocalStore` (a folder), `ObjectStore` (S3 …)."""
 
@@ -97,9 +105,16 @@ class BlobStore(ABC):
         """The blob's size in bytes, None when it is not there."""
 
     @abstractmethod
+    def refresh(self, digest: str) -> bool:
+        """Whether the blob is stored; if it is, it counts as stored just now, so gc's grace
+        period covers a registration that reuses it (bytes found by the stat cache, or
+        stored again by another run) until that registration commits."""
+
+    @abstractmethod
     def put_file(self, path: str) -> tuple[str, int]:
-        """Store a file's bytes under their digest, hashing while copying (one read pass).
-        The blob appears whole or not at all; bytes already stored are not stored twice."""
+        """Store a file's bytes under their digest, hashed as they are copied. The blob
+        appears whole or not at all; bytes already stored are not stored twice (the blob
+        is refreshed instead)."""
 
     @abstractmethod
     def put_bytes(self, data: bytes) -> str: ...
@@ -108,9 +123,17 @@ class BlobStore(ABC):
     def open(self, digest: str) -> BinaryIO:
         """A readable binary stream of the blob (BlobMissingError when absent); close it."""
 
+    def local_file(self, digest: str) -> str | None:
+        """A path to the blob's bytes on this machine (BlobMissingError when the store has
+        no such blob), or None when the store keeps them elsewhere: read with `open`."""
+        return None
+
     @abstractmethod
+    def listing(self) -> Iterator[BlobInfo]:
+        """Every blob stored, with its size and age (gc walks these)."""
+
     def digests(self) -> Iterator[str]:
-        """Every blob stored (gc walks these)."""
+        return (info.digest for info in self.listing())
 
     @abstractmethod
     def delete(self, digest: str) -> None: ...

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from modeltrail.core.vault.blobs import BlobStore
+from modeltrail.core.vault.blobs import BlobInfo, BlobStore
 from modeltrail.core.vault.local import LocalStore
 
 
@@ -20,6 +20,9 @@ class CachedStore(BlobStore):
     def has(self, digest: str) -> bool:
         return self.cache.has(digest) or self.remote.has(digest)
 
+    def refresh(self, digest: str) -> bool:
+        return self.remote.refresh(digest)
+
     def size(self, digest: str) -> int | None:
         return self.cache.size(digest) or self.remote.size(digest)
 
@@ -29,14 +32,21 @@ class CachedStore(BlobStore):
     def put_bytes(self, data: bytes) -> str:
         return self.remote.put_bytes(data)
 
-    def open(self, digest: str) -> BinaryIO:
+    def _fetch(self, digest: str) -> None:
         if not self.cache.has(digest):
             with self.remote.open(digest) as source:
                 self.cache.put_verified(source, digest)
+
+    def open(self, digest: str) -> BinaryIO:
+        self._fetch(digest)
         return self.cache.open(digest)
 
-    def digests(self) -> Iterator[str]:
-        return self.remote.digests()
+    def local_file(self, digest: str) -> str:
+        self._fetch(digest)
+        return self.cache.local_file(digest)
+
+    def listing(self) -> Iterator[BlobInfo]:
+        return self.remote.listing()
 
     def delete(self, digest: str) -> None:
         self.remote.delete(digest)

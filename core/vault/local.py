@@ -22,7 +22,8 @@ from modeltrail.core.errors import (
     BlobMissingError,
     DataPathError,
 )
-from modeltrail.core.vault.blobs import BlobStore, copy_hashing, is_digest
+from modeltrail.core.vault.blobs import BlobInfo, BlobStore, copy_hashing, is_digest
+from modeltrail.core.vault.filecopy import copy_file_hashing
 
 
 class LocalStore(BlobStore):
@@ -37,6 +38,21 @@ class LocalStore(BlobStore):
 
     def has(self, digest: str) -> bool:
         return self._path(digest).is_file()
+
+    def refresh(self, digest: str) -> bool:
+        try:
+            os.utime(self._path(digest))
+        except FileNotFoundError:
+            return False
+        except OSError:  # read-only store: present, and nobody can collect it from here
+            return self.has(digest)
+        return True
+
+    def local_file(self, digest: str) -> str:
+        path = self._path(digest)
+        if not path.is_file():
+            raise BlobMissingError(digest, self.location)
+        return str(path)
 
     def size(self, digest: str) -> int | None:
         try:
@@ -54,24 +70,39 @@ class LocalStore(BlobStore):
 
     def _commit(self, temp: Path, digest: str) -> None:
         final = self._path(digest)
-        if final.is_file():
+        if self.refresh(digest):
             temp.unlink(missing_ok=True)  # the same bytes are stored already
             return
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(temp, final)
+        # The rename is durable before a registration can commit a reference to it.
+        folder = os.open(final.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
 
     def put_file(self, path: str) -> tuple[str, int]:
         try:
-            src = open(path, "rb", buffering=0)  # noqa: SIM115 - closed below
+            src = os.open(path, os.O_RDONLY)
         except OSError as exc:
             raise DataPathError(
                 f"cannot read artifact {path}: {exc.strerror or exc}", hint="check the path"
             ) from None
-        temp = self._temp()
         try:
-            with src, open(temp, "wb", buffering=0) as dst:
-                digest, size = copy_hashing(src, dst)
-                os.fsync(dst.fileno())
+            temp = self._temp()
+        except BaseException:
+            os.close(src)
+            raise
+        try:
+            try:
+                dst = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+                try:
+                    digest, size = copy_file_hashing(src, dst, sync=True)
+                finally:
+                    os.close(dst)
+            finally:
+                os.close(src)
             self._commit(temp, digest)
         except OSError as exc:
             temp.unlink(missing_ok=True)
@@ -87,6 +118,7 @@ class LocalStore(BlobStore):
         try:
             with open(temp, "wb", buffering=0) as dst:
                 found, _ = copy_hashing(source, dst)
+                os.fsync(dst.fileno())
             if found != expected:
                 raise BlobMismatchError(f"blob {expected[:12]}…", expected, found)
             self._commit(temp, expected)
@@ -97,7 +129,7 @@ class LocalStore(BlobStore):
         import hashlib
 
         digest = hashlib.sha256(data).hexdigest()
-        if self.has(digest):
+        if self.refresh(digest):
             return digest
         temp = self._temp()
         try:
@@ -119,7 +151,7 @@ class LocalStore(BlobStore):
         except OSError as exc:
             raise _store_error(self.location, exc) from None
 
-    def digests(self) -> Iterator[str]:
+    def listing(self) -> Iterator[BlobInfo]:
         base = self.root / "sha256"
         if not base.is_dir():
             return
@@ -127,7 +159,9 @@ class LocalStore(BlobStore):
             if prefix.is_dir():
                 for blob in sorted(prefix.iterdir()):
                     if is_digest(blob.name):
-                        yield blob.name
+                        with contextlib.suppress(FileNotFoundError):  # deleted meanwhile
+                            st = blob.stat()
+                            yield BlobInfo(blob.name, st.st_size, st.st_mtime)
 
     def delete(self, digest: str) -> None:
         self._path(digest).unlink(missing_ok=True)

@@ -1,4 +1,5 @@
-"""Which artifact store a setting names: the default folder, `file://`, or an object store."""
+"""Which artifact store a setting names: the default folder, `file://`, or an object store;
+and the same store for reading, through the local cache of remote blobs."""
 
 from __future__ import annotations
 
@@ -48,3 +49,17 @@ def open_store(settings: Settings, database_url: str | None = None) -> BlobStore
         f"MODELTRAIL_ARTIFACT_STORE {url!r}: unknown scheme {scheme!r}",
         hint="use file:///path, s3://bucket/prefix, gs://bucket/prefix or az://container/prefix",
     )
+
+
+def for_reading(store: BlobStore, settings: Settings) -> BlobStore:
+    """`store` as pulls read it: a remote one through the local cache keyed by digest
+    (`$MODELTRAIL_CACHE_DIR/blobs`, else `~/.cache/modeltrail/blobs`), a local one as it is."""
+    from modeltrail.core.vault.local import LocalStore
+
+    if isinstance(store, LocalStore):
+        return store
+    from modeltrail.core.capture.statcache import default_cache_path
+    from modeltrail.core.vault.cached import CachedStore
+
+    base = Path(settings.cache_dir) if settings.cache_dir else default_cache_path().parent
+    return CachedStore(store, LocalStore(base / "blobs"))

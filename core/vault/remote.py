@@ -6,6 +6,8 @@ Credentials, region and endpoint come from the standard environment variables (A
 AWS_ENDPOINT_URL for MinIO, Ceph or R2; GOOGLE_*; AZURE_*). Keys are `PREFIX/sha256/ab/<digest>`.
 A blob is uploaded under `PREFIX/tmp/<uuid>` while it is hashed, then copied to its digest
 and the temporary object deleted, so no object ever sits under a digest it does not match.
+Bytes stored again leave an empty `PREFIX/recent/<digest>` marker, whose time gc's grace
+period reads (an object's own time cannot be bumped in place).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from obstore.exceptions import BaseError, NotFoundError
 from obstore.store import from_url
 
 from modeltrail.core.errors import ArtifactStoreError, BlobMissingError, DataPathError
-from modeltrail.core.vault.blobs import BlobStore, copy_hashing, is_digest
+from modeltrail.core.vault.blobs import BlobInfo, BlobStore, copy_hashing, is_digest
 
 
 class _Reader:
@@ -99,6 +101,19 @@ class ObjectStore(BlobStore):
     def has(self, digest: str) -> bool:
         return self.size(digest) is not None
 
+    def _recent_key(self, digest: str) -> str:
+        return self._join(f"recent/{digest}")
+
+    def refresh(self, digest: str) -> bool:
+        # An object's time cannot be bumped in place: an empty marker says "reused now".
+        if not self.has(digest):
+            return False
+        try:
+            obstore.put(self._store, self._recent_key(digest), b"")
+        except (BaseError, OSError) as exc:
+            raise self._error(exc) from None
+        return True
+
     def size(self, digest: str) -> int | None:
         try:
             return int(obstore.head(self._store, self._key(digest))["size"])
@@ -122,7 +137,7 @@ class ObjectStore(BlobStore):
                     digest, size = copy_hashing(src, writer)
                 finally:
                     writer.close()
-            if not self.has(digest):
+            if not self.refresh(digest):
                 obstore.copy(self._store, temp, self._key(digest))
         except (BaseError, OSError) as exc:
             raise self._error(exc) from None
@@ -140,7 +155,7 @@ class ObjectStore(BlobStore):
 
         digest = hashlib.sha256(data).hexdigest()
         try:
-            if not self.has(digest):
+            if not self.refresh(digest):
                 obstore.put(self._store, self._key(digest), data)  # one PUT: all or nothing
         except (BaseError, OSError) as exc:
             raise self._error(exc) from None
@@ -154,17 +169,23 @@ class ObjectStore(BlobStore):
         except (BaseError, OSError) as exc:
             raise self._error(exc) from None
 
-    def digests(self) -> Iterator[str]:
+    def _walk(self, prefix: str) -> Iterator[tuple[str, int, float]]:
         try:
-            for batch in obstore.list(self._store, self._join("sha256/")):
+            for batch in obstore.list(self._store, self._join(prefix)):
                 for meta in batch:
                     name = str(meta["path"]).rsplit("/", 1)[-1]
                     if is_digest(name):
-                        yield name
+                        yield name, int(meta["size"]), meta["last_modified"].timestamp()
         except (BaseError, OSError) as exc:
             raise self._error(exc) from None
 
+    def listing(self) -> Iterator[BlobInfo]:
+        reused = {name: when for name, _, when in self._walk("recent/")}
+        for name, size, when in self._walk("sha256/"):
+            yield BlobInfo(name, size, max(when, reused.get(name, when)))
+
     def delete(self, digest: str) -> None:
+        self._delete_quietly(self._recent_key(digest))
         try:
             obstore.delete(self._store, self._key(digest))
         except (NotFoundError, FileNotFoundError):

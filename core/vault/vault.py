@@ -29,6 +29,7 @@ from modeltrail.core.errors import (
 )
 from modeltrail.core.records import Artifact, DataSnapshot, ManifestEntry
 from modeltrail.core.vault.blobs import BlobStore, copy_hashing
+from modeltrail.core.vault.filecopy import copy_file_hashing
 
 if TYPE_CHECKING:
     from modeltrail.core.capture.statcache import StatCache
@@ -51,7 +52,7 @@ def _store_one(
     """Store one file; with a stat-cache hit on a blob already stored nothing is read."""
     if cache is not None:
         known = cache.get(abs_path, st)
-        if known is not None and store.has(known):
+        if known is not None and store.refresh(known):
             return known, st.st_size
     digest, size = store.put_file(abs_path)
     if cache is not None and size == st.st_size:
@@ -141,8 +142,20 @@ def fetch_verified(store: BlobStore, digest: str, target: Path, name: str) -> in
     target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
     try:
-        with store.open(digest) as src, open(temp, "wb", buffering=0) as dst:
-            found, size = copy_hashing(src, dst)
+        local = store.local_file(digest)
+        if local is not None:  # a file to file copy, hashed behind the kernel's copy
+            source = os.open(local, os.O_RDONLY)
+            try:
+                written = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+                try:
+                    found, size = copy_file_hashing(source, written)
+                finally:
+                    os.close(written)
+            finally:
+                os.close(source)
+        else:
+            with store.open(digest) as src, open(temp, "wb", buffering=0) as dst:
+                found, size = copy_hashing(src, dst)
         if found != digest:
             raise BlobMismatchError(name, digest, found)
         os.replace(temp, target)
@@ -250,9 +263,37 @@ def referenced_blobs(store: BlobStore, artifacts: Iterable[Artifact]) -> set[str
     return keep
 
 
-def collect_garbage(store: BlobStore, keep: set[str]) -> list[tuple[str, int]]:
-    """The blobs `keep` does not name, with their sizes (the caller deletes them)."""
-    return [(d, store.size(d) or 0) for d in store.digests() if d not in keep]
+GRACE = 3600.0  # seconds: a blob younger than this may belong to a registration under way
+
+
+@dataclass(frozen=True)
+class Garbage:
+    removable: tuple[tuple[str, int], ...]  # (digest, size) no version references
+    recent: tuple[tuple[str, int], ...]  # unreferenced but younger than the grace period
+
+
+def collect_garbage(store: BlobStore, keep: set[str], cutoff: float) -> Garbage:
+    """Which blobs `keep` does not name: removable, or kept as recent when stored (or
+    refreshed) after `cutoff` (seconds since the epoch). A run stores its artifacts before it
+    registers, so a fresh unreferenced blob is most likely a registration not yet committed."""
+    removable: list[tuple[str, int]] = []
+    recent: list[tuple[str, int]] = []
+    for info in store.listing():
+        if info.digest in keep:
+            continue
+        (recent if info.modified >= cutoff else removable).append((info.digest, info.size))
+    return Garbage(tuple(removable), tuple(recent))
+
+
+def parse_grace(text: str) -> float:
+    """`90s`, `30m`, `1h`, `2d`, or a number of seconds; `0` keeps nothing for its age."""
+    import re
+
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text.lower())
+    if found is None:
+        raise UsageError(f"--grace {text!r} is not a duration", hint="use e.g. 1h, 30m, 90s or 0")
+    unit = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[found.group(2)]
+    return float(found.group(1)) * unit
 
 
 def verify_data(snapshot: DataSnapshot, *, cache: StatCache | None = None) -> Check:

@@ -75,3 +75,18 @@ def test_referenced_artifacts_and_gc(cli, tmp_path: Path) -> None:
     assert code == 0, err
     code, out, _ = cli("gc", "--json")
     assert json.loads(out)["blobs"] == []  # referenced by 1.0.1: kept
+
+
+def test_gc_keeps_recent_blobs_of_a_registration_that_did_not_commit(cli, tmp_path: Path) -> None:
+    (tmp_path / "good.bin").write_bytes(b"stored before the registration failed")
+    code, _, err = register(cli, "--artifact", "good.bin", "--artifact", "missing.bin")
+    assert code == 1 and "artifact not found" in err  # good.bin is in the store, unreferenced
+    code, out, _ = cli("gc", "--dry-run")
+    assert code == 0 and "would remove 0 unreferenced blobs" in out and "kept (recent" in out
+    code, out, _ = cli("gc", "--json")
+    report = json.loads(out)
+    assert report["blobs"] == [] and len(report["kept_recent"]) == 1
+    code, out, _ = cli("gc", "--grace", "0", "--json")
+    assert [b["sha256"] for b in json.loads(out)["blobs"]] == [report["kept_recent"][0]["sha256"]]
+    code, _, err = cli("gc", "--grace", "soon")
+    assert code == 2 and "'soon' is not a duration" in err and "Traceback" not in err

@@ -4,18 +4,20 @@ manifest), pulling verified bytes, verifying, gc, and the rollback that restores
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
 
 from modeltrail.core import open_registry
 from modeltrail.core.capture.data import snapshot_data
+from modeltrail.core.capture.statcache import StatCache
 from modeltrail.core.errors import ArtifactStoreError, BlobMismatchError, DataPathError, UsageError
 from modeltrail.core.records import Artifact
 from modeltrail.core.registry.writer import Registry
 from modeltrail.core.tracking import track
 from modeltrail.core.vault.local import LocalStore
-from modeltrail.core.vault.vault import store_path
+from modeltrail.core.vault.vault import Garbage, store_path
 
 
 def blobs(root: Path) -> list[Path]:
@@ -122,11 +124,60 @@ def test_gc_removes_only_unreferenced_blobs(db_url: str, tmp_path: Path) -> None
         registry.promote("fraud", v2, actor="t", force=True, reason="r")  # v1 archived
         (tmp_path / "orphan.bin").write_bytes(b"stored, never registered")
         orphan = store_path(store, str(tmp_path / "orphan.bin")).digest
-        assert [d for d, _ in registry.collect_garbage(dry_run=True)] == [orphan]
+        garbage = registry.collect_garbage(dry_run=True, grace=0)
+        assert [d for d, _ in garbage.removable] == [orphan] and garbage.recent == ()
         assert store.has(orphan)
-        assert [d for d, _ in registry.collect_garbage()] == [orphan]
+        assert [d for d, _ in registry.collect_garbage(grace=0).removable] == [orphan]
         assert not store.has(orphan) and len(blobs(tmp_path / "store")) == 2
-        assert registry.collect_garbage() == []
+        assert registry.collect_garbage(grace=0).removable == ()
+
+
+def _age(path: Path, seconds: float) -> None:
+    when = time.time() - seconds
+    os.utime(path, (when, when))
+
+
+def test_gc_keeps_a_blob_a_registration_under_way_just_stored(db_url: str, tmp_path: Path) -> None:
+    """A run stores its artifact, then registers: gc in between must not take the blob."""
+    with Registry.open(db_url) as registry:
+        store = LocalStore(tmp_path / "store")
+        registry.use_artifact_store(store)
+        (tmp_path / "model.joblib").write_bytes(b"being registered")
+        (tmp_path / "old.bin").write_bytes(b"left by a crash long ago")
+        old = store_path(store, str(tmp_path / "old.bin")).digest
+        _age(Path(store.local_file(old)), 2 * 3600)
+        stray = tmp_path / "store" / "tmp" / "dead.part"
+        stray.write_bytes(b"half a blob")
+        _age(stray, 2 * 3600)
+        with track("fraud", registry=registry, base_dir=tmp_path, capture_code=False) as run:
+            artifact = run.log_artifact("model.joblib")
+            garbage = registry.collect_garbage()  # default grace: one hour
+            assert [d for d, _ in garbage.removable] == [old]
+            assert [d for d, _ in garbage.recent] == [artifact.digest]
+        assert store.has(artifact.digest) and not store.has(old) and not stray.exists()
+        pulled = registry.pull(registry.resolve("fraud@latest"), tmp_path / "out")
+        assert (Path(pulled) / "model.joblib").read_bytes() == b"being registered"
+        # once registered, it is referenced: kept whatever its age
+        _age(Path(store.local_file(artifact.digest)), 2 * 3600)
+        assert registry.collect_garbage() == Garbage((), ())
+
+
+def test_reused_old_bytes_count_as_recent(db_url: str, tmp_path: Path) -> None:
+    """Bytes an old crash left unreferenced, registered again: the dedup must not let gc
+    take them before the new registration commits (stored again, or found by the stat cache)."""
+    with Registry.open(db_url) as registry:
+        store = LocalStore(tmp_path / "store")
+        registry.use_artifact_store(store)
+        (tmp_path / "model.joblib").write_bytes(b"same bytes again")
+        stat_cache = StatCache(tmp_path / "statcache.db")
+        for cache in (None, stat_cache):
+            digest = store_path(store, str(tmp_path / "model.joblib"), cache=cache).digest
+            _age(Path(store.local_file(digest)), 2 * 3600)
+            assert [d for d, _ in registry.collect_garbage(dry_run=True).removable] == [digest]
+            assert store_path(store, str(tmp_path / "model.joblib"), cache=cache).digest == digest
+            garbage = registry.collect_garbage(now=time.time() + 60)
+            assert garbage.removable == () and [d for d, _ in garbage.recent] == [digest]
+        stat_cache.close()
 
 
 def test_referenced_not_stored(db_url: str, tmp_path: Path) -> None:
@@ -176,3 +227,43 @@ def test_the_gate_refuses_bytes_that_fail_verification(db_url: str, tmp_path: Pa
         blob.unlink()
         with pytest.raises(PromotionBlocked, match=r"fails verification \(missing"):
             registry.promote("fraud", version, actor="t", force=True, reason="ship it")
+
+
+def test_stored_and_pulled_bytes_match_their_digest_beyond_one_span(tmp_path: Path) -> None:
+    """More than one span of the kernel copy, a ragged tail, and an empty file."""
+    import hashlib
+
+    from modeltrail.core.vault.filecopy import SPAN
+    from modeltrail.core.vault.vault import pull
+
+    big = tmp_path / "big.bin"
+    with open(big, "wb") as f:
+        f.write(os.urandom(SPAN + 1024 * 1024 + 7))
+    (tmp_path / "empty.bin").write_bytes(b"")
+    store = LocalStore(tmp_path / "store")
+    artifacts = []
+    for name in ("big.bin", "empty.bin"):
+        kept = store_path(store, str(tmp_path / name))
+        data = (tmp_path / name).read_bytes()
+        assert kept.digest == hashlib.sha256(data).hexdigest() and kept.size == len(data)
+        assert Path(store.local_file(kept.digest)).read_bytes() == data
+        artifacts.append(Artifact(name, name, kept.digest, kept.size, True, "file"))
+    files, _ = pull(store, artifacts, tmp_path / "out", force=False)
+    assert [f.path for f in files] == ["big.bin", "empty.bin"]
+    assert (tmp_path / "out" / "big.bin").read_bytes() == big.read_bytes()
+    assert (tmp_path / "out" / "empty.bin").read_bytes() == b""
+
+
+def test_an_artifact_on_another_filesystem_is_stored(tmp_path: Path) -> None:
+    """The kernel's copy_file_range refuses a copy across filesystems; sendfile takes over."""
+    import hashlib
+    import tempfile
+
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or os.stat(shm).st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("no second filesystem at hand")
+    with tempfile.NamedTemporaryFile(dir=shm, suffix=".bin") as f:
+        f.write(b"elsewhere" * 100_000)
+        f.flush()
+        kept = store_path(LocalStore(tmp_path / "store"), f.name)
+    assert kept.digest == hashlib.sha256(b"elsewhere" * 100_000).hexdigest()

@@ -83,7 +83,9 @@ def test_store_pull_verify_gc_on_s3(bucket: str, tmp_path: Path, db_url: str) ->
         assert [c.status for c in registry.verify_artifacts(record)] == ["ok"]
         (tmp_path / "orphan").write_bytes(b"never registered")
         orphan = store_path(store, str(tmp_path / "orphan")).digest
-        assert [d for d, _ in registry.collect_garbage()] == [orphan]
+        garbage = registry.collect_garbage(dry_run=True)  # stored just now: recent
+        assert garbage.removable == () and [d for d, _ in garbage.recent] == [orphan]
+        assert [d for d, _ in registry.collect_garbage(grace=0).removable] == [orphan]
         assert not store.has(orphan) and store.has(kept.digest)
 
 
@@ -112,3 +114,4 @@ def test_an_unreachable_store_is_one_line(tmp_path: Path, monkeypatch) -> None:
     (tmp_path / "m.bin").write_bytes(b"x")
     with pytest.raises(ArtifactStoreError, match="the artifact store at s3://nowhere failed"):
         store_path(store, str(tmp_path / "m.bin"))
+
