@@ -3,7 +3,8 @@ Azure Blob Storage) through obstore: a small Rust-backed client with no Python d
 chosen over fsspec + s3fs for footprint and speed (figures in bench/RESULTS.md).
 
 Credentials, region and endpoint come from the standard environment variables (AWS_*,
-AWS_ENDPOINT_URL for MinIO, Ceph or R2; GOOGLE_*; AZURE_*). Keys are `PREFIX/sha256/ab/<digest>`.
+AWS_ENDPOINT_URL for MinIO, Ceph or R2; GOOGLE_*; AZURE_*), which obstore reads, and for S3
+from the AWS profile files (`aws.py`), which it does not. Keys are `PREFIX/sha256/ab/<digest>`.
 A blob is uploaded under `PREFIX/tmp/<uuid>` while it is hashed, then copied to its digest
 and the temporary object deleted, so no object ever sits under a digest it does not match.
 Bytes stored again leave an empty `PREFIX/recent/<digest>` marker, whose time gc's grace
@@ -69,10 +70,13 @@ class ObjectStore(BlobStore):
         options: dict[str, Any] = {
             "retry_config": {"max_retries": 3, "retry_timeout": dt.timedelta(seconds=30)}
         }
-        endpoint = os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT")
-        if parts.scheme == "s3" and endpoint:
-            options["endpoint"] = endpoint
-            if endpoint.startswith("http://"):
+        if parts.scheme in ("s3", "s3a"):
+            from modeltrail.core.vault.aws import endpoint, s3_options
+
+            profile = s3_options(os.environ)
+            options.update(profile)
+            where = endpoint(os.environ, profile)
+            if where and where.startswith("http://"):  # MinIO and friends on a plain port
                 options["client_options"] = {"allow_http": True}
         try:
             store = from_url(f"{parts.scheme}://{parts.netloc}", **options)

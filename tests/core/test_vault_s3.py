@@ -115,3 +115,67 @@ def test_an_unreachable_store_is_one_line(tmp_path: Path, monkeypatch) -> None:
     with pytest.raises(ArtifactStoreError, match="the artifact store at s3://nowhere failed"):
         store_path(store, str(tmp_path / "m.bin"))
 
+
+def _profile_files(tmp_path: Path, endpoint: str) -> tuple[Path, Path]:
+    credentials = tmp_path / "aws" / "credentials"
+    config = tmp_path / "aws" / "config"
+    credentials.parent.mkdir()
+    credentials.write_text(
+        "[default]\naws_access_key_id = wrong\naws_secret_access_key = wrong\n\n"
+        "[team]\naws_access_key_id = test\naws_secret_access_key = test\n"
+    )
+    config.write_text(
+        "[default]\nregion = eu-west-3\n\n"
+        f"[profile team]\nregion = us-east-1\nendpoint_url = {endpoint}\n"
+        "\n[profile sso]\nsso_session = corp\nregion = us-east-1\n"
+    )
+    return credentials, config
+
+
+def test_credentials_region_and_endpoint_from_an_aws_profile(
+    s3_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No AWS_* key, region or endpoint in the environment: all of it from AWS_PROFILE's
+    entries in the files AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE name. Instance
+    metadata points at a closed port, so a store that read no profile has no credentials."""
+    import urllib.request
+    import uuid
+
+    credentials, config = _profile_files(tmp_path, s3_endpoint)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_PROFILE", "team")
+    monkeypatch.setenv("AWS_METADATA_ENDPOINT", f"http://127.0.0.1:{_free_port()}")
+    name = f"profile-{uuid.uuid4().hex[:8]}"
+    urllib.request.urlopen(urllib.request.Request(f"{s3_endpoint}/{name}", method="PUT"))
+    store = open_store(Settings(artifact_store=f"s3://{name}/models"))
+    (tmp_path / "m.bin").write_bytes(b"weights via a profile")
+    digest = store_path(store, str(tmp_path / "m.bin")).digest
+    assert store.has(digest) and list(store.digests()) == [digest]
+
+
+def test_profile_values_and_their_bad_cases(tmp_path: Path) -> None:
+    from modeltrail.core.errors import ConfigError
+    from modeltrail.core.vault.aws import s3_options
+
+    credentials, config = _profile_files(tmp_path, "http://127.0.0.1:9000")
+    files = {"AWS_SHARED_CREDENTIALS_FILE": str(credentials), "AWS_CONFIG_FILE": str(config)}
+    home = tmp_path / "nohome"
+    assert s3_options({**files}, home) == {
+        "access_key_id": "wrong",
+        "secret_access_key": "wrong",
+        "region": "eu-west-3",
+    }
+    # the environment wins, and keys come as one set: none of the profile's with env keys
+    env = {**files, "AWS_PROFILE": "team", "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}
+    assert s3_options(env, home) == {"region": "us-east-1", "endpoint": "http://127.0.0.1:9000"}
+    env = {**files, "AWS_PROFILE": "team", "AWS_REGION": "ap-south-1"}
+    assert "region" not in s3_options(env, home)  # obstore reads AWS_REGION itself
+    with pytest.raises(ConfigError, match="AWS_PROFILE 'nobody': no such profile"):
+        s3_options({**files, "AWS_PROFILE": "nobody"}, home)
+    with pytest.raises(ConfigError, match="gets its keys through sso_session"):
+        s3_options({**files, "AWS_PROFILE": "sso"}, home)
+    assert s3_options({}, home) == {}  # no files at all: nothing to add
+    config.write_text("[profile team\nregion")
+    with pytest.raises(ConfigError, match="cannot be parsed"):
+        s3_options({**files, "AWS_PROFILE": "team"}, home)
