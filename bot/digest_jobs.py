@@ -380,6 +380,10 @@ class DigestScheduler:
             except Exception as exc:
                 log.exception("rendering the digest for %s failed", row.recipient)
                 outcomes.append(self._defer(row, f"{type(exc).__name__}: {exc}"))
+        # Rendering (the LLM summary) may have outlasted the lease: send only the rows still
+        # ours, so a scheduler that took them over meanwhile is the only one to send them.
+        emails = [(row, o) for row, o in emails if self._still_held(row, outcomes)]
+        slack_rows = [(row, p) for row, p in slack_rows if self._still_held(row, outcomes)]
         if emails:
             try:
                 results = self.mailer.send([o for _, o in emails])
@@ -391,6 +395,13 @@ class DigestScheduler:
         for row, page in slack_rows:
             outcomes.append(self._post_slack(row, page))
         return outcomes
+
+    def _still_held(self, row: Delivery, outcomes: list[Outcome]) -> bool:
+        if self.ledger.renew(row, now=self.clock()):
+            return True
+        log.info("digest to %s was taken over by another scheduler; not sending it", row.recipient)
+        outcomes.append(Outcome(row.recipient, row.period_key, "lost"))
+        return False
 
     def _settle(self, row: Delivery, result: MailResult, outgoing: Outgoing) -> Outcome:
         if result.status == "sent":

@@ -7,7 +7,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from modeltrail.core.errors import InvalidParamError
+from modeltrail.core.errors import InvalidParamError, ModeltrailError
 
 MAX_KEY_LENGTH = 500
 
@@ -83,8 +83,16 @@ def decode_value(text: str) -> Any:
 
 
 def parse_cli_value(text: str) -> Any:
-    """`--param k=v` values: JSON when it parses (`0.1`, `true`, `[1,2]`), else the string."""
+    """`--param k=v` values: JSON when it parses (`0.1`, `true`, `[1,2]`), else the string.
+    JSON nested too deeply is refused (FileLimitError), as in a params file; an object with
+    a key twice is not JSON we take, so it stays the string it is."""
+    from modeltrail.core.safe_files import load_json
+
     try:
-        return json.loads(text)
-    except ValueError:
+        return load_json(text, "a --param value", error=_NotJson)
+    except _NotJson:
         return text
+
+
+class _NotJson(ModeltrailError):
+    pass

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,9 @@ from modeltrail.core.errors import DataPathError, UsageError
 from modeltrail.core.monitoring.profiles import ROW_LIMIT, Profile, as_numeric, profile_columns
 
 CHUNK_ROWS = 16_384
+# One CSV record (a row, quoted line breaks included) longer than this is not a table row but
+# an unbalanced quote swallowing the rest of the file: refused rather than held in memory.
+MAX_RECORD_CHARS = 1024 * 1024
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
@@ -150,6 +154,11 @@ def _records(lines: Any) -> Any:
     for line in lines:
         if pending is not None:
             pending += line
+            if len(pending) > MAX_RECORD_CHARS:
+                raise UsageError(
+                    f"a CSV record runs past {MAX_RECORD_CHARS} characters (an unbalanced quote?)",
+                    hint="check the file's quoting",
+                )
             if line.count('"') % 2:
                 yield pending
                 pending = None
@@ -169,7 +178,12 @@ def _read_csv(path: str | os.PathLike[str], row_limit: int, seed: int) -> TableS
     `row_limit` rows, and memory is the kept records."""
     reservoir = Reservoir(row_limit, seed)
     kept = np.empty(0, dtype=object)
-    with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
+    # Opened non-blocking and checked on the open file: a pipe or a device is not a table.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise UsageError(f"{os.fspath(path)!r} is not a regular file (a pipe or a device)")
+    with open(fd, newline="", encoding="utf-8-sig", errors="replace") as f:
         records = _records(f)
         first = next(records, None)
         if first is None:

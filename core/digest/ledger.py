@@ -109,6 +109,14 @@ class DigestLedger:
     ) -> list[Delivery]:
         return [_delivery(r) for r in self._queue.claim(now=now, limit=limit, lease=lease)]
 
+    def renew(
+        self, delivery: Delivery, *, now: dt.datetime, lease: dt.timedelta = DEFAULT_LEASE
+    ) -> bool:
+        """Extend the claim on `delivery` right before sending it; False when the claim was
+        lost (a slow render let the lease run out and another scheduler took the row), and
+        the caller must then not send."""
+        return self._queue.renew(delivery, now=now, lease=lease)
+
     def sent(self, delivery: Delivery, *, now: dt.datetime, message_id: str | None) -> bool:
         """Record a delivery; False when the claim had been lost (and nothing was recorded)."""
         return self._queue.settle(

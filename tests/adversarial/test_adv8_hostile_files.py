@@ -230,3 +230,31 @@ def test_item8_hostile_mlflow_environment_files_are_not_imported(
     assert "requirements.txt" in skipped[2] and "over the limit of 4000" in skipped[2]
     with Registry.open(db_url) as registry:
         assert len(registry.list_versions("fraud")) == 1
+
+
+def test_item8_hostile_values_and_tables_are_refused(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A `--param` value nested thousands deep; a monitored batch that is a pipe; a CSV whose
+    unbalanced quote would swallow the rest of the file into one record."""
+    code, output = _register(db_url, capsys, "--param", "x=" + "[" * 5000 + "]" * 5000)
+    assert code == 2 and "nested too deeply" in output and "Traceback" not in output, output
+
+    train = tmp_path / "train.csv"
+    train.write_text("a,b\n" + "".join(f"{i},{i % 3}\n" for i in range(50)))
+    code, output = _register(db_url, capsys, "--data", f"train={train}", "--version", "1.0.0")
+    assert code == 0, output
+    pipe = tmp_path / "batch.csv"
+    os.mkfifo(pipe)
+    args = ["--db", db_url, "monitor", "data", "fraud", str(pipe), "--version", "1.0.0"]
+    code = _within(20, lambda: main(args))
+    out, err = capsys.readouterr()
+    assert code == 2 and "not a regular file" in err and "Traceback" not in out + err, out + err
+
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_text('a,b\n"1,' + "x" * 100 + "\n" + ("2,3\n" * 300_000))
+    with pytest.raises(ModeltrailError, match="unbalanced quote"):
+        with track("fraud-2", database_url=db_url) as run:
+            run.log_data("train", quoted, profile=True)
+    with Registry.open(db_url) as registry:
+        assert [m.name for m in registry.list_models()] == ["fraud"]

@@ -287,6 +287,31 @@ def test_two_schedulers_at_once_send_one_email_per_recipient(
     assert sorted(o.status for o in outcomes) == ["rejected", "sent", "sent"]
 
 
+def test_a_scheduler_whose_slow_summary_outlasts_the_lease_sends_nothing(
+    seeded_url: str, seeded: Registry, inbox: Inbox, smtp: Server
+) -> None:
+    """Scheduler A claims the digest and its LLM summary takes longer than the lease; B takes
+    the rows over meanwhile and sends them. A, back from its summary, must not send again."""
+    settings = settings_for(smtp, digest_to=TEAM)
+    clock = Clock(RUN_AT + dt.timedelta(minutes=1))
+    with Registry.open(seeded_url) as other:
+        b = scheduler(other, settings, clock)
+        taken_over: list[Any] = []
+
+        def slow_summary(_digest: Any) -> str:
+            if not taken_over:
+                clock.now += dt.timedelta(minutes=10)  # longer than the 5-minute lease
+                taken_over.extend(b.run_once())  # B claims the expired rows and sends them
+            return "A busy week for fraud."
+
+        a = scheduler(seeded, settings, clock, summarize=slow_summary)
+        outcomes = a.run_once()
+    assert sorted(o.status for o in taken_over) == ["sent", "sent"]
+    assert sorted(o.status for o in outcomes) == ["lost", "lost"]
+    assert inbox.recipients() == list(TEAM)  # one message each, B's
+    assert {r: s for r, (s, _) in statuses(seeded).items()} == dict.fromkeys(TEAM, "sent")
+
+
 def test_smtp_outage_keeps_the_digest_queued_and_retries(
     seeded: Registry, inbox: Inbox, smtp: Server
 ) -> None:
