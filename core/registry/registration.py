@@ -215,10 +215,12 @@ class RegistrationMixin(RegistryBase):
                     "VALUES (?, ?, ?, ?, ?)",
                     rows,
                 )
-            else:  # PostgreSQL: COPY, ~7× faster than executemany here
+            else:  # PostgreSQL: binary COPY (text COPY formats every float: ~2× slower)
                 with cursor.copy(
-                    "COPY metric_points (metric_id, seq, step, value, timestamp) FROM STDIN"
+                    "COPY metric_points (metric_id, seq, step, value, timestamp) FROM STDIN "
+                    "(FORMAT BINARY)"
                 ) as copy:
+                    copy.set_types(["int4", "int4", "int8", "float8", "float8"])
                     write = copy.write_row
                     for row in rows:
                         write(row)

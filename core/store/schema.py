@@ -168,10 +168,13 @@ metrics = Table(
 )
 
 # Clustered by (metric_id, seq) on SQLite (WITHOUT ROWID): one B-tree, appended in key order.
+# No foreign key to metrics.id: only the registry writes these rows, with their metric in the
+# same transaction, and nothing deletes either; PostgreSQL checks a foreign key with a trigger
+# per row, which took 3.3 of 4.7 s to COPY a million points (bench/RESULTS.md, issue 18).
 metric_points = Table(
     "metric_points",
     metadata,
-    Column("metric_id", ForeignKey("metrics.id", ondelete="CASCADE"), primary_key=True),
+    Column("metric_id", Integer, primary_key=True, autoincrement=False),
     Column("seq", Integer, primary_key=True),
     Column("step", BigInteger, nullable=False),
     Column("value", Float, nullable=False),

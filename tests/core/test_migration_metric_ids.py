@@ -102,6 +102,12 @@ def test_points_written_in_the_old_shape_survive_the_migration(db_url: str) -> N
         assert not result.ok and "churn 1.0.0: metrics" in (result.problem or "")
         engine = registry.engine
         with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "DELETE FROM metric_points WHERE metric_id IN "
+                    "(SELECT id FROM metrics WHERE name = 'rmse')"
+                )
+            )
             conn.execute(text("DELETE FROM metrics WHERE name = 'rmse'"))
         assert not _rows(
             db_url,

@@ -6,7 +6,8 @@ Revises: 0010
 `metrics` gains an integer `id` (its old key, version and name, stays unique) and
 `metric_points` is keyed by (metric_id, seq): a long history no longer repeats the version id
 and the metric's name in every row and its key (issue 18: metric ingest). On SQLite the
-points table is WITHOUT ROWID, clustered on its key. Both tables are rebuilt: the old ones
+points table is WITHOUT ROWID, clustered on its key; it has no foreign key (only the registry
+writes it, with the metric row, and nothing deletes either). Both tables are rebuilt: the old ones
 are renamed aside, the new ones created under the old names, the rows copied (each point to
 its metric's new id), the old ones dropped. Content digests do not change: they never
 covered the key columns. A point without a metric row (which no release wrote) is not kept.
@@ -59,12 +60,8 @@ def upgrade() -> None:
         sa.Column("step", sa.BigInteger(), nullable=False),
         sa.Column("value", sa.Float(), nullable=False),
         sa.Column("timestamp", sa.Float(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["metric_id"],
-            ["metrics.id"],
-            name="fk_metric_points_metric_id_metrics",
-            ondelete="CASCADE",
-        ),
+        # No foreign key: a per-row check trigger on PostgreSQL would triple the cost of
+        # writing points (see schema.py).
         sa.PrimaryKeyConstraint("metric_id", "seq", name="pk_metric_points"),
         sqlite_with_rowid=False,
     )
