@@ -13,14 +13,13 @@ parsed question is answered by a fresh process on a 50-version registry.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from _common import machine, median_time, report, write_json
+from _common import child_env, machine, median_time, report, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "assistant"))
@@ -84,7 +83,7 @@ def cold(reps: int) -> dict:
     db = tmp / "r50.db"
     seed50(db)
     url = f"sqlite:///{db}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODELTRAIL_", "OPENAI_"))}
+    env = {k: v for k, v in child_env().items() if not k.startswith(("MODELTRAIL_", "OPENAI_"))}
     cases = {q: [MODELTRAIL, "--db", url, "ask", "-m", "m", q] for q in QUESTIONS}
     # The same question through the full Registry (SQLAlchemy, alembic's schema check): how
     # every `ask` ran before the stdlib read path; a URL with a query string skips the reader.
