@@ -245,8 +245,7 @@ class ReadApi:
     ) -> dict[str, Any]:
         from modeltrail.core.serialize import record_to_dict
 
-        record = self.registry.load(model, self.registry.resolve_version(model, ref))
-        return record_to_dict(record)
+        return record_to_dict(self.registry.load_ref(model, ref))
 
     def _artifact(
         self,

@@ -54,6 +54,30 @@ class ReadingMixin(RegistryBase):
                 conn, model, model_id, wanted, history=history, environments=self._environments
             )
 
+    def load_ref(self, model: str, ref: str) -> VersionRecord:
+        """`load(model, resolve_version(model, ref))` on one connection, its queries sent to
+        the driver's cursor without SQLAlchemy's result rows: the read API builds an answer
+        it has not cached this way, where the two calls cost twice the checkout and most of
+        the time went to result handling."""
+        from modeltrail.core.refs import parse_selector
+        from modeltrail.core.store.loading import load_records
+
+        selector = parse_selector(ref)
+        with self._read() as conn:
+            driver = _Driver(conn)
+            version = reads.resolve(driver, model, selector)
+            records = load_records(
+                driver,
+                model,
+                reads.model_id(driver, model),
+                [version],
+                history=False,
+                environments=self._environments,
+            )
+        if not records:
+            raise VersionNotFoundError(model, version)
+        return records[0]
+
     def metric_specs(self, model: str) -> dict[str, MetricSpec]:
         """The goals set for this model, plus name-based defaults for every metric it logged."""
         with self._read() as conn:
@@ -157,3 +181,17 @@ class ReadingMixin(RegistryBase):
         """(seq, hash) of the newest event, or None for an empty trail."""
         with self._read() as conn:
             return integrity.head(conn)
+
+
+class _Driver:
+    """The slice of a Connection the plain-SQL reads use, on the connection's own DBAPI
+    connection (same transaction): rows come back as the driver's tuples."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.dialect = conn.dialect
+        self._raw: Any = conn.connection.driver_connection
+
+    def exec_driver_sql(self, statement: str, parameters: Any = ()) -> Any:
+        cursor = self._raw.cursor()
+        cursor.execute(statement, parameters)
+        return cursor

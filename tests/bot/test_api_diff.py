@@ -18,6 +18,7 @@ from modeltrail.bot.web.server import Service, build_service
 from modeltrail.core.config import Settings
 from modeltrail.core.records import CodeState, VersionDraft
 from modeltrail.core.registry.writer import Registry
+from modeltrail.core.serialize import record_to_dict
 
 TOKEN = "diff-test-token"
 
@@ -70,7 +71,7 @@ def _printed(db_url: str, capsys: pytest.CaptureFixture[str], *args: str) -> dic
 
 
 def test_the_served_diff_is_the_cli_document_with_the_commits(
-    service: Service, db_url: str, capsys: pytest.CaptureFixture[str]
+    service: Service, registry: Registry, db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     served = _served(service, "1.0.0", "1.0.1")
     assert served == _printed(db_url, capsys, "1.0.0", "1.0.1")
@@ -80,6 +81,13 @@ def test_the_served_diff_is_the_cli_document_with_the_commits(
     assert any(f["kind"] == "metric_regression" for f in served["findings"])
     # Refs are resolved as the CLI resolves them.
     assert _served(service, "1.0.0", "latest") == served
+    # The version answer carries the code state as the registry recorded it.
+    record = httpx.get(
+        f"http://127.0.0.1:{service.port}/api/models/fraud/versions/latest",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    ).json()
+    assert record == json.loads(json.dumps(record_to_dict(registry.load("fraud", "1.0.1"))))
+    assert record["code"]["commit"] == code["new_commit"]
     # The diff page shows the same commits, as `diff --format html` does.
     page = httpx.get(
         f"http://127.0.0.1:{service.port}/m/fraud/diff/1.0.0/1.0.1",

@@ -23,6 +23,7 @@ from modeltrail.bot.web.server import Service, build_service
 from modeltrail.core.config import Settings
 from modeltrail.core.records import VersionDraft
 from modeltrail.core.registry.writer import Registry
+from modeltrail.core.serialize import record_to_dict
 
 ENV_TOKEN = "env-shared-token"
 
@@ -267,10 +268,13 @@ def test_a_cursor_from_another_sort_is_refused(api: Api) -> None:
         ("golden", "1.0.1"),
     ],
 )
-def test_refs_as_in_the_cli(api: Api, ref: str, version: str) -> None:
+def test_refs_as_in_the_cli(api: Api, seeded: Registry, ref: str, version: str) -> None:
     record = api.get(f"/api/models/fraud/versions/{ref}", "/api/models/{model}/versions/{ref}")
     assert record.json()["version"] == version
     assert record.json()["golden"] is (version == "1.0.1")
+    # The API reads records at the driver level; what it serves is the registry's record.
+    expected = json.loads(json.dumps(record_to_dict(seeded.load("fraud", version))))
+    assert record.json() == expected
 
 
 def test_the_diff_is_the_cli_json_document(
