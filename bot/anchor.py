@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import stat
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -74,10 +76,8 @@ class HeadAnchor:
     def _append(self, day: str, head: str) -> bool:
         path = Path(self.destination.target).expanduser()
         try:
-            if path.exists():
-                lines = path.read_text(encoding="utf-8").splitlines()
-                if lines and lines[-1].startswith(day + " "):
-                    return False
+            if path.exists() and _last_line(path).startswith(day + " "):
+                return False
             with path.open("a", encoding="utf-8") as out:
                 out.write(f"{day} {head}\n")
         except OSError as exc:
@@ -115,3 +115,16 @@ def anchor_message(payload: dict[str, str]) -> str:
         f"modeltrail audit head on {payload.get('day')}: `{payload.get('head')}` — check the "
         f"trail against it with `modeltrail audit verify --expect {payload.get('head')}`"
     )
+
+
+def _last_line(path: Path) -> str:
+    """The anchor file's last line, read from its tail (the file grows a line a day, forever).
+    A pipe or a device there is refused, never read: it would block or never end."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ModeltrailError(f"the audit anchor {path} is not a regular file")
+        f.seek(max(0, info.st_size - 4096))
+        lines = f.read().decode("utf-8", "replace").splitlines()
+    return lines[-1] if lines else ""

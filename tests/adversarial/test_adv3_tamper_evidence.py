@@ -5,6 +5,8 @@ chain resists re-hashing; an anchored head catches truncation."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from sqlalchemy import text
 
 from modeltrail.bot.anchor import Destination, HeadAnchor
 from modeltrail.bot.cli.main import main
+from modeltrail.core.errors import ModeltrailError
 from modeltrail.core.lifecycle import audit
 from modeltrail.core.records import VersionDraft
 from modeltrail.core.registry.writer import Registry
@@ -182,3 +185,25 @@ def test_item3_the_head_is_anchored_once_a_day(registry: Registry, tmp_path: Pat
     assert lines[-1].split()[1] == audit.format_head(registry.audit_head())
     slack = HeadAnchor(registry, Destination.parse("slack:#audit"), clock=lambda: day[0])
     assert (slack.run_once(), slack.run_once()) == (True, False)  # one outbox event a day
+
+
+def test_item3_an_anchor_that_is_a_pipe_is_refused_not_waited_on(
+    registry: Registry, tmp_path: Path
+) -> None:
+    registry.register(VersionDraft("fraud"), actor="a")
+    target = tmp_path / "anchors.txt"
+    os.mkfifo(target)
+    anchor = HeadAnchor(registry, Destination.parse(str(target)))
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            anchor.run_once()
+        except ModeltrailError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive(), "the anchor blocked on a pipe"
+    assert len(errors) == 1 and "not a regular file" in str(errors[0])
