@@ -18,7 +18,7 @@ from modeltrail.bot.cli.common import (
 )
 
 if TYPE_CHECKING:
-    pass
+    from collections.abc import Callable
 
 
 # -- init ----------------------------------------------------------------------------------
@@ -120,6 +120,9 @@ def register(
     In GitHub Actions or GitLab CI, the commit, branch and repository come from the CI's
     variables when the checkout is shallow or detached, and the version is tagged with the
     CI run's URL (`ci.run_url`)."""
+    # The git state is read in a thread while the registry's modules import: git's
+    # processes wait on the disk and the imports on the interpreter, side by side.
+    code_state = None if no_git else _in_background(_capture_code_here)
     from modeltrail.bot.inputs import flatten_metrics, pairs_to_params, split_pair
     from modeltrail.core.capture.actor import resolve_actor
     from modeltrail.core.errors import UsageError
@@ -175,7 +178,9 @@ def register(
 
     from modeltrail.core.capture.ci import ci_facts, code_with_ci, is_shallow
 
-    draft = run.draft(capture_code=not no_git, capture_environment=not no_env)
+    draft = run.draft(capture_code=False, capture_environment=not no_env)
+    if code_state is not None:
+        draft = dataclasses.replace(draft, code=code_state())
     ci = ci_facts(os.environ)
     if ci is not None:
         code = draft.code
@@ -196,6 +201,37 @@ def register(
         return
     parent_note = f" (parent {record.parent})" if record.parent else ""
     say(f"registered {record.model} {record.version}{parent_note}")
+
+
+def _capture_code_here() -> Any:
+    from modeltrail.core.capture.git import capture_code
+
+    return capture_code(Path.cwd())  # where `Run` records from: the working directory
+
+
+def _in_background(work: Callable[[], Any]) -> Callable[[], Any]:
+    """Start `work` in a thread; the returned function waits for its result (or raises
+    what it raised)."""
+    import threading
+
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = work()
+        except BaseException as exc:  # handed to the caller, who raises it
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="modeltrail-git", daemon=True)
+    thread.start()
+
+    def result() -> Any:
+        thread.join()
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+
+    return result
 
 
 # -- list / show -----------------------------------------------------------------------------
