@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import tomllib
@@ -57,3 +58,28 @@ def test_an_unknown_file_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[st
     err = capsys.readouterr().err
     assert "error: modeltrail ships no file '../pyproject.toml'" in err
     assert "Traceback" not in err
+
+
+# Web API method → the bot scope Slack requires for it (api.slack.com/methods). Methods that
+# need no scope (auth.test, views.open, views.publish, chat.update of our own posts) are absent.
+_SCOPE_OF = {
+    "chat_postMessage": {"chat:write"},
+    "conversations_history": {"channels:history", "groups:history"},
+    "users_info": {"users:read"},
+    "usergroups_users_list": {"usergroups:read"},
+}
+
+
+def test_the_manifest_grants_every_scope_the_bot_calls_need() -> None:
+    import yaml
+
+    scopes = set(
+        yaml.safe_load((ROOT / "manifest.yml").read_text())["oauth_config"]["scopes"]["bot"]
+    )
+    called: set[str] = set()
+    for path in (ROOT / "bot").rglob("*.py"):
+        called |= set(re.findall(r"client\.([a-z]+_[A-Za-z_]+)\(", path.read_text()))
+    slack_methods = called & set(_SCOPE_OF)
+    assert {"chat_postMessage", "conversations_history", "users_info"} <= slack_methods
+    for method in sorted(slack_methods):
+        assert _SCOPE_OF[method] <= scopes, f"{method} needs {_SCOPE_OF[method] - scopes}"
