@@ -57,14 +57,22 @@ def diff(
 
     A version is a number or a stage (production, staging, golden, latest, previous):
     `diff M production latest`, `diff M@previous M@production`."""
-    from modeltrail.core.registry.compare import compare, resolve_pair
+    from modeltrail.core.registry.compare import resolve_pair, start_compare
 
     model, first, second = _diff_refs(model, first, second)
     # Summaries are cached in the database through SQLAlchemy; a plain diff reads with sqlite3.
     registry = open_registry() if summary else open_reader()
     try:
         old, new = resolve_pair(registry, model, first, second)
-        result = compare(registry, model, old, new, repo=repo, git=not no_git)
+        # git starts here, on the two records' commits, and runs while the diff engine and
+        # the templates import: across a long range it is most of the command's time.
+        pending = start_compare(registry, model, old, new, repo=repo, git=not no_git)
+        template = f"diff.{'txt' if fmt == 'text' else fmt}.j2"
+        if fmt != "json":
+            from modeltrail.templates.render import environment, render
+
+            environment(fmt).get_template(template)  # loaded and cached while git runs
+        result = pending.result()
         said = _summaries(registry, [result])[0] if summary else None
     finally:
         registry.close()
@@ -74,10 +82,8 @@ def diff(
             data["summary"] = {"text": said.text, "source": said.source}
         emit(json.dumps(data, indent=2, ensure_ascii=False) + "\n", out)
         return
-    from modeltrail.templates.render import render
-
     text = render(
-        f"diff.{'txt' if fmt == 'text' else fmt}.j2",
+        template,
         fmt,
         diff=result,
         summary=said.marked if said else None,

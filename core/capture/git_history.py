@@ -74,31 +74,91 @@ def changed_files(name_status: bytes) -> tuple[list[str], int]:
     return files, renamed
 
 
-def _git_together(root: str, *commands: tuple[str, ...]) -> list[bytes | None]:
-    """stdout of each `git -C root command…` (None where it fails), run side by side: across
-    20,000 commits the count and the file list each take a few hundred milliseconds."""
-    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
-    running: list[subprocess.Popen[bytes] | None] = []
-    for args in commands:
-        try:
-            running.append(
-                subprocess.Popen(
-                    ["git", "-C", root, *args],
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL,
-                    env=env,
-                )
+def _start(root: str, args: tuple[str, ...]) -> subprocess.Popen[bytes] | None:
+    try:
+        return subprocess.Popen(
+            ["git", "-C", root, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"},
+        )
+    except OSError:
+        return None
+
+
+def _finish(proc: subprocess.Popen[bytes] | None) -> bytes | None:
+    if proc is None:
+        return None
+    stdout, _ = proc.communicate()
+    return stdout if proc.returncode == 0 else None
+
+
+class PendingHistory:
+    """The git processes of one `code_history`, started and still running: `result()` waits
+    for them. Across 20,000 commits the walk and the file list each take a few hundred
+    milliseconds, so a caller starts them as soon as it knows the two commits and does its
+    other work (imports, rendering set-up) while git runs."""
+
+    def __init__(self, root: str, old_commit: str, new_commit: str, limit: int) -> None:
+        self._root, self._limit = root, limit
+        self._old_commit, self._new_commit = old_commit, new_commit
+        self._shas = _resolve(root, old_commit, new_commit)
+        self._walk = self._names = None
+        if self._shas is not None:
+            old, new = self._shas
+            # One walk of the range (the commits' ids: all of them are counted), beside the
+            # file list; then the details of only the newest `limit`. Without a commit-graph
+            # each walk of 20,000 commits costs ~0.4 s of CPU, so the range is walked once,
+            # not for the count and again for the log.
+            self._walk = _start(root, ("rev-list", f"{old}..{new}"))
+            # Names only: a numstat would diff the contents of every changed file.
+            self._names = _start(
+                root, ("diff", "--name-status", "-M", "-z", "--no-ext-diff", old, new)
             )
-        except OSError:
-            running.append(None)
-    out: list[bytes | None] = []
-    for proc in running:
-        if proc is None:
-            out.append(None)
-            continue
-        stdout, _ = proc.communicate()
-        out.append(stdout if proc.returncode == 0 else None)
-    return out
+
+    def result(self) -> CodeHistory:
+        unreachable = CodeHistory(
+            old_commit=self._old_commit,
+            new_commit=self._new_commit,
+            commits=(),
+            total_commits=0,
+            files_changed=(),
+            total_files_changed=0,
+            reachable=False,
+        )
+        root = self._root
+        if self._shas is None:
+            pair = (self._old_commit, self._new_commit)
+            absent = tuple(c for c in pair if _HEX.match(c) and not _has(root, c))
+            return dataclasses.replace(unreachable, missing=absent)
+        listed, names = _finish(self._walk), _finish(self._names)
+        if listed is None or names is None:
+            return unreachable
+        shas = listed.split()
+        total = len(shas)
+        commits: list[CommitInfo] = []
+        if self._limit > 0 and total:
+            fmt = f"--format=%H{_FIELD}%an{_FIELD}%at{_FIELD}%s"
+            newest = [sha.decode() for sha in shas[: self._limit]]
+            log = _git(root, "log", "--no-walk=unsorted", fmt, "-z", *newest)
+            commits = [_commit_info(rec) for rec in (log or b"").split(b"\0") if rec.strip()]
+        files, renamed = changed_files(names)
+        return CodeHistory(
+            old_commit=self._old_commit,
+            new_commit=self._new_commit,
+            commits=tuple(commits),
+            total_commits=total,
+            files_changed=tuple(files[:FILES_CAP]),
+            total_files_changed=len(files),
+            renamed=renamed,
+        )
+
+
+def start_code_history(
+    repo_root: str, old_commit: str, new_commit: str, *, limit: int = 50
+) -> PendingHistory:
+    """`code_history`'s git processes, started; `.result()` is what `code_history` returns."""
+    return PendingHistory(repo_root, old_commit, new_commit, limit)
 
 
 def code_history(
@@ -106,52 +166,7 @@ def code_history(
 ) -> CodeHistory:
     """Commits reachable from `new_commit` but not `old_commit` (newest first, at most `limit`)
     and the files that differ between them (at most FILES_CAP listed, all counted)."""
-    unreachable = CodeHistory(
-        old_commit=old_commit,
-        new_commit=new_commit,
-        commits=(),
-        total_commits=0,
-        files_changed=(),
-        total_files_changed=0,
-        reachable=False,
-    )
-    shas = _resolve(repo_root, old_commit, new_commit)
-    if shas is None:
-        pair = (old_commit, new_commit)
-        absent = tuple(c for c in pair if _HEX.match(c) and not _has(repo_root, c))
-        return dataclasses.replace(unreachable, missing=absent)
-    old, new = shas
-    span = f"{old}..{new}"
-    # One walk of the range (the commits' ids: all of them are counted), beside the file
-    # list; then the details of only the newest `limit`. Without a commit-graph each walk of
-    # 20,000 commits costs ~0.4 s of CPU, so the range is walked once, not for the count and
-    # again for the log.
-    listed, names = _git_together(
-        repo_root,
-        ("rev-list", span),
-        # Names only: a numstat would diff the contents of every changed file.
-        ("diff", "--name-status", "-M", "-z", "--no-ext-diff", old, new),
-    )
-    if listed is None or names is None:
-        return unreachable
-    shas = listed.split()
-    total = len(shas)
-    commits: list[CommitInfo] = []
-    if limit > 0 and total:
-        fmt = f"--format=%H{_FIELD}%an{_FIELD}%at{_FIELD}%s"
-        newest = [sha.decode() for sha in shas[:limit]]
-        log = _git(repo_root, "log", "--no-walk=unsorted", fmt, "-z", *newest)
-        commits = [_commit_info(rec) for rec in (log or b"").split(b"\0") if rec.strip()]
-    files, renamed = changed_files(names)
-    return CodeHistory(
-        old_commit=old_commit,
-        new_commit=new_commit,
-        commits=tuple(commits),
-        total_commits=total,
-        files_changed=tuple(files[:FILES_CAP]),
-        total_files_changed=len(files),
-        renamed=renamed,
-    )
+    return PendingHistory(repo_root, old_commit, new_commit, limit).result()
 
 
 def last_commits_touching(

@@ -11,12 +11,13 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from modeltrail.core.diff.engine import VersionDiff, diff_versions
 from modeltrail.core.errors import UsageError, VersionNotFoundError
 from modeltrail.core.records import CodeHistory, VersionRecord
 from modeltrail.core.versioning import SemVer
 
 if TYPE_CHECKING:
+    from modeltrail.core.capture.git_history import PendingHistory
+    from modeltrail.core.diff.engine import VersionDiff
     from modeltrail.core.registry.writer import Registry
     from modeltrail.core.store.sqlite_reader import SqliteReader
 
@@ -31,14 +32,21 @@ def code_history_for(
 
     None when either side has no commit, the commits are the same, or no checkout is here.
     """
+    pending = _start_history(old, new, repo=repo, limit=limit)
+    return pending.result() if pending is not None else None
+
+
+def _start_history(
+    old: VersionRecord, new: VersionRecord, *, repo: str | None, limit: int = 50
+) -> PendingHistory | None:
     if old.code is None or new.code is None or old.code.commit == new.code.commit:
         return None
     root = repo or new.code.repo_root or old.code.repo_root
     if not root or not os.path.isdir(root):
         return None
-    from modeltrail.core.capture.git_history import code_history
+    from modeltrail.core.capture.git_history import start_code_history
 
-    return code_history(root, old.code.commit, new.code.commit, limit=limit)
+    return start_code_history(root, old.code.commit, new.code.commit, limit=limit)
 
 
 def dvc_commits_for(
@@ -91,6 +99,49 @@ def resolve_pair(
     return newest[1].version, newest[0].version
 
 
+class PendingDiff:
+    """A diff whose records are read and whose git processes are running: `result()` waits
+    for git and compares. Across a long range git takes a few hundred milliseconds, which a
+    caller spends on its own imports (the diff engine, the templates) meanwhile."""
+
+    def __init__(
+        self,
+        old: VersionRecord,
+        new: VersionRecord,
+        history: PendingHistory | None,
+        repo: str | None,
+    ) -> None:
+        self._old, self._new, self._history, self._repo = old, new, history, repo
+
+    def result(self) -> VersionDiff:
+        from modeltrail.core.diff.engine import diff_versions
+
+        old, new = self._old, self._new
+        history = self._history.result() if self._history is not None else None
+        commits = dvc_commits_for(old, new, history, repo=self._repo)
+        return diff_versions(old, new, history, commits)
+
+
+def start_compare(
+    registry: Reader,
+    model: str,
+    old_version: str,
+    new_version: str,
+    *,
+    repo: str | None = None,
+    git: bool = True,
+) -> PendingDiff:
+    """`compare`, begun: the two records read and git started; `.result()` is the diff."""
+    records = {r.version: r for r in registry.load_many(model, [old_version, new_version])}
+    old_key, new_key = str(SemVer.parse(old_version)), str(SemVer.parse(new_version))
+    for key in (old_key, new_key):
+        if key not in records:
+            raise VersionNotFoundError(model, key)
+    old, new = records[old_key], records[new_key]
+    history = _start_history(old, new, repo=repo) if git else None
+    return PendingDiff(old, new, history, repo)
+
+
 def compare(
     registry: Reader,
     model: str,
@@ -100,14 +151,7 @@ def compare(
     repo: str | None = None,
     git: bool = True,
 ) -> VersionDiff:
-    records = {r.version: r for r in registry.load_many(model, [old_version, new_version])}
-    old_key, new_key = str(SemVer.parse(old_version)), str(SemVer.parse(new_version))
-    for key in (old_key, new_key):
-        if key not in records:
-            raise VersionNotFoundError(model, key)
-    old, new = records[old_key], records[new_key]
-    history = code_history_for(old, new, repo=repo) if git else None
-    return diff_versions(old, new, history, dvc_commits_for(old, new, history, repo=repo))
+    return start_compare(registry, model, old_version, new_version, repo=repo, git=git).result()
 
 
 @dataclass(frozen=True)
@@ -134,6 +178,8 @@ def changelog(
     floor = SemVer.parse(registry.resolve_version(model, since)) if since is not None else None
     if floor is not None and str(floor) not in by_version:
         raise VersionNotFoundError(model, str(floor))
+    from modeltrail.core.diff.engine import diff_versions
+
     entries = []
     for record in records:
         if floor is not None and SemVer.parse(record.version) <= floor:
