@@ -16,8 +16,13 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 PROJECT = PYPROJECT["project"]
 
 
+# Distributions whose import name is not their project name.
+_IMPORT_NAME = {"websocket_client": "websocket"}
+
+
 def module_of(requirement: str) -> str:
-    return Requirement(requirement).name.replace("-", "_")
+    name = Requirement(requirement).name.replace("-", "_")
+    return _IMPORT_NAME.get(name, name)
 
 
 def test_the_licence_is_spdx_apache_with_its_text_shipped() -> None:
