@@ -10,6 +10,9 @@ from typing import Any
 from modeltrail.core.errors import InvalidParamError, ModeltrailError
 
 MAX_KEY_LENGTH = 500
+# Deeper than any real config; a mapping that contains itself would otherwise recurse until
+# Python's own limit and surface as a RecursionError traceback.
+MAX_DEPTH = 100
 
 
 def flatten_params(params: Mapping[str, Any], *, prefix: str = "") -> dict[str, Any]:
@@ -18,11 +21,19 @@ def flatten_params(params: Mapping[str, Any], *, prefix: str = "") -> dict[str, 
     An empty nested mapping is kept as `{}` under its own key so that "no options" is recorded.
     """
     flat: dict[str, Any] = {}
-    _flatten_into(flat, params, prefix)
+    _flatten_into(flat, params, prefix, 0)
     return flat
 
 
-def _flatten_into(flat: dict[str, Any], params: Mapping[str, Any], prefix: str) -> None:
+def _too_deep(key: str) -> InvalidParamError:
+    return InvalidParamError(
+        f"param {key[:40]!r} is nested more than {MAX_DEPTH} levels deep (or contains itself)"
+    )
+
+
+def _flatten_into(flat: dict[str, Any], params: Mapping[str, Any], prefix: str, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise _too_deep(prefix.rstrip("."))
     if not isinstance(params, Mapping):
         raise InvalidParamError(
             f"params must be a mapping of names to values, got {type(params).__name__}"
@@ -32,7 +43,7 @@ def _flatten_into(flat: dict[str, Any], params: Mapping[str, Any], prefix: str) 
             raise InvalidParamError(f"param name {raw_key!r} must be a non-empty string")
         key = f"{prefix}{raw_key}"
         if isinstance(value, Mapping) and value:
-            _flatten_into(flat, value, f"{key}.")
+            _flatten_into(flat, value, f"{key}.", depth + 1)
             continue
         if len(key) > MAX_KEY_LENGTH:
             raise InvalidParamError(
@@ -40,11 +51,13 @@ def _flatten_into(flat: dict[str, Any], params: Mapping[str, Any], prefix: str) 
             )
         if key in flat:
             raise InvalidParamError(f"param {key!r} is given twice (once nested, once dotted)")
-        flat[key] = plain_value(key, value)
+        flat[key] = plain_value(key, value, depth)
 
 
-def plain_value(key: str, value: Any) -> Any:
+def plain_value(key: str, value: Any, depth: int = 0) -> Any:
     """A JSON-plain copy of `value`, or an error naming the param."""
+    if depth > MAX_DEPTH:
+        raise _too_deep(key)
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int):
@@ -54,7 +67,7 @@ def plain_value(key: str, value: Any) -> Any:
             raise InvalidParamError(f"param {key!r} is {value}, which JSON cannot hold")
         return float(value)
     if isinstance(value, (list, tuple)):
-        return [plain_value(key, item) for item in value]
+        return [plain_value(key, item, depth + 1) for item in value]
     if isinstance(value, Mapping):
         # An empty mapping (flatten_params expands the others) or a mapping inside a list.
         plain: dict[str, Any] = {}
@@ -63,11 +76,11 @@ def plain_value(key: str, value: Any) -> Any:
                 raise InvalidParamError(
                     f"param {key!r} has a key {sub_key!r}; keys must be strings"
                 )
-            plain[sub_key] = plain_value(f"{key}.{sub_key}", item)
+            plain[sub_key] = plain_value(f"{key}.{sub_key}", item, depth + 1)
         return plain
     item = getattr(value, "item", None)  # numpy scalars
     if callable(item) and getattr(value, "shape", None) == ():
-        return plain_value(key, item())
+        return plain_value(key, item(), depth)
     raise InvalidParamError(
         f"param {key!r} has a value of type {type(value).__name__}, which cannot be recorded",
         hint="params take numbers, strings, booleans, null, lists and nested mappings",

@@ -198,3 +198,32 @@ def test_parse_cli_value(text: str, expected: object) -> None:
     parsed = parse_cli_value(text)
     assert parsed == expected
     assert type(parsed) is type(expected)
+
+
+def _nested(depth: int, leaf: object) -> object:
+    value = leaf
+    for _ in range(depth):
+        value = {"k": value}
+    return value
+
+
+def test_params_nested_past_the_limit_are_one_error_not_a_recursion_error() -> None:
+    assert flatten_params({"p": _nested(90, 1)})  # deep but ordinary: fine
+    with pytest.raises(InvalidParamError, match="nested more than 100 levels"):
+        flatten_params({"p": _nested(5_000, 1)})
+    deep_list: object = 1
+    for _ in range(5_000):
+        deep_list = [deep_list]
+    with pytest.raises(InvalidParamError, match="nested more than 100 levels"):
+        flatten_params({"p": deep_list})
+
+
+def test_a_mapping_that_contains_itself_is_refused() -> None:
+    loop: dict[str, object] = {}
+    loop["self"] = loop
+    with pytest.raises(InvalidParamError, match="contains itself"):
+        flatten_params({"p": loop})
+    in_list: dict[str, object] = {}
+    in_list["items"] = [in_list]
+    with pytest.raises(InvalidParamError, match="contains itself"):
+        flatten_params(in_list)
