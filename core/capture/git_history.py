@@ -102,14 +102,16 @@ class PendingHistory:
     def __init__(self, root: str, old_commit: str, new_commit: str, limit: int) -> None:
         self._root, self._limit = root, limit
         self._old_commit, self._new_commit = old_commit, new_commit
-        self._shas = _resolve(root, old_commit, new_commit)
-        self._walk = self._names = None
-        if self._shas is not None:
-            old, new = self._shas
+        self._walk: subprocess.Popen[bytes] | None = None
+        self._names: subprocess.Popen[bytes] | None = None
+        if _HEX.match(old_commit) and _HEX.match(new_commit):
+            # Started on the ids as recorded (hex only, so never an option or a range;
+            # peeled to commits): one unknown here fails both, `result` then says which.
             # One walk of the range (the commits' ids: all of them are counted), beside the
             # file list; then the details of only the newest `limit`. Without a commit-graph
             # each walk of 20,000 commits costs ~0.4 s of CPU, so the range is walked once,
             # not for the count and again for the log.
+            old, new = f"{old_commit}^{{commit}}", f"{new_commit}^{{commit}}"
             self._walk = _start(root, ("rev-list", f"{old}..{new}"))
             # Names only: a numstat would diff the contents of every changed file.
             self._names = _start(
@@ -127,13 +129,13 @@ class PendingHistory:
             reachable=False,
         )
         root = self._root
-        if self._shas is None:
+        listed, names = _finish(self._walk), _finish(self._names)
+        if listed is None or names is None:
+            if _resolve(root, self._old_commit, self._new_commit) is not None:
+                return unreachable
             pair = (self._old_commit, self._new_commit)
             absent = tuple(c for c in pair if _HEX.match(c) and not _has(root, c))
             return dataclasses.replace(unreachable, missing=absent)
-        listed, names = _finish(self._walk), _finish(self._names)
-        if listed is None or names is None:
-            return unreachable
         shas = listed.split()
         total = len(shas)
         commits: list[CommitInfo] = []

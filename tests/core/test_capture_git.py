@@ -216,6 +216,16 @@ def test_code_history_unknown_commit(capture_repo: Path, capture_git, tmp_path: 
     assert code_history(str(tmp_path / "nowhere"), head, head).reachable is False
 
 
+def test_code_history_names_what_is_not_a_commit_here(capture_repo: Path, capture_git) -> None:
+    # git is started on the ids as recorded; a side that is no commit (unknown, or a tree's
+    # id) is named in `missing`, the other is not.
+    head = capture_git(capture_repo, "rev-parse", "HEAD").strip()
+    tree = capture_git(capture_repo, "rev-parse", "HEAD^{tree}").strip()
+    for old, new, missing in [("0" * 40, head, ("0" * 40,)), (tree, head, (tree,))]:
+        history = code_history(str(capture_repo), old, new)
+        assert history.reachable is False and history.missing == missing
+
+
 def test_code_history_ten_thousand_commits_is_fast(tmp_path: Path, capture_git) -> None:
     repo = tmp_path / "big"
     repo.mkdir()
