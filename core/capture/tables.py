@@ -146,6 +146,18 @@ def _numbers_as_text(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def _bounded_lines(f: Any) -> Any:
+    """The file's lines, none longer than a record may be: plain iteration would read a file
+    without line breaks into memory whole before any check could run."""
+    for line in iter(lambda: f.readline(MAX_RECORD_CHARS + 1), ""):
+        if len(line) > MAX_RECORD_CHARS:
+            raise UsageError(
+                f"a CSV line runs past {MAX_RECORD_CHARS} characters (no line breaks?)",
+                hint="a CSV table has one record per line",
+            )
+        yield line
+
+
 def _records(lines: Any) -> Any:
     """CSV records as raw text, one per row, from the file's lines: a record continues over
     line breaks while a quoted field is open (an odd count of quote characters so far;
@@ -184,7 +196,7 @@ def _read_csv(path: str | os.PathLike[str], row_limit: int, seed: int) -> TableS
         os.close(fd)
         raise UsageError(f"{os.fspath(path)!r} is not a regular file (a pipe or a device)")
     with open(fd, newline="", encoding="utf-8-sig", errors="replace") as f:
-        records = _records(f)
+        records = _records(_bounded_lines(f))
         first = next(records, None)
         if first is None:
             return TableSample({}, 0, 0, row_limit, "csv")

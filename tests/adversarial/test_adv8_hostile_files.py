@@ -256,5 +256,11 @@ def test_item8_hostile_values_and_tables_are_refused(
     with pytest.raises(ModeltrailError, match="unbalanced quote"):
         with track("fraud-2", database_url=db_url) as run:
             run.log_data("train", quoted, profile=True)
+    # No line breaks at all: refused after one bounded read, not read into memory whole.
+    one_line = tmp_path / "one-line.csv"
+    one_line.write_text("1," * 3_000_000)
+    with pytest.raises(ModeltrailError, match="no line breaks"):
+        with track("fraud-3", database_url=db_url) as run:
+            run.log_data("train", one_line, profile=True)
     with Registry.open(db_url) as registry:
         assert [m.name for m in registry.list_models()] == ["fraud"]
