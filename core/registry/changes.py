@@ -2,9 +2,9 @@
 write without being thrown away by writes that do not concern them.
 
 Every write is audited in its own transaction and moves the audit head, so one indexed probe
-per request (`GenerationProbe`) tells whether anything changed. When the head has moved, the
-new events are read once (a primary-key range of the few events since the last look) and
-sorted into what they can change:
+per request (`head_probe`) tells whether anything changed. When the head has moved, the new
+events are read once (a primary-key range of the few events since the last look) and sorted
+into what they can change:
 
 - `monitor` events (production observations, many a minute from a serving system) change
   monitoring data and the audit trail only: a version's record, a listing, a model's
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from modeltrail.core.registry.queries import GenerationProbe
+from modeltrail.core.registry.head_probe import head_probe
 from modeltrail.core.registry.writer import Registry
 from modeltrail.core.store import schema
 
@@ -82,7 +82,7 @@ class ChangeTracker:
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
         self.stamps = Stamps()
-        self._probe = GenerationProbe(registry)
+        self._probe = head_probe(registry)
         self._lock = threading.Lock()
         self._started = False
 

@@ -14,7 +14,6 @@ import json
 import logging
 import math
 import re
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -338,43 +337,3 @@ def generation(registry: Registry) -> int:
     transaction, and the audit head counts them). Cached responses compare against it."""
     with registry.engine.connect() as conn:
         return int(conn.execute(select(schema.audit_head.c.seq)).scalar() or 0)
-
-
-class GenerationProbe:
-    """`generation()` for a server's hot path: one SELECT on a connection of the thread's own,
-    taken out of the pool and left in autocommit, so the probe costs a statement instead of a
-    pool checkout, a BEGIN and a ROLLBACK (~1.5 ms of the 2 ms a cached answer took)."""
-
-    def __init__(self, registry: Registry) -> None:
-        self.registry = registry
-        self._local = threading.local()
-
-    def __call__(self) -> int:
-        for attempt in (1, 2):
-            conn = getattr(self._local, "conn", None)
-            try:
-                if conn is None:
-                    conn = self._local.conn = self._connect()
-                cursor = conn.cursor()
-                try:
-                    cursor.execute("SELECT seq FROM audit_head")
-                    row = cursor.fetchone()
-                finally:
-                    cursor.close()
-                return int(row[0]) if row else 0
-            except Exception:
-                log.debug("generation probe failed", exc_info=True)
-                # A dropped connection (a database restart): open a new one once, then let
-                # the error through to the caller.
-                self._local.conn = None
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
-
-    def _connect(self) -> Any:
-        pooled = self.registry.engine.raw_connection()
-        if self.registry.engine.dialect.name == "postgresql":
-            pooled.rollback()  # idle, so that the mode may change
-            pooled.dbapi_connection.autocommit = True  # type: ignore[union-attr]
-        pooled.detach()  # ours for the thread's life; the pool's size is left to the queries
-        return pooled  # kept: dropping it would close the connection

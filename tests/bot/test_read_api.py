@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -298,6 +299,36 @@ def test_answers_follow_writes_made_by_another_process(api: Api, db_url: str) ->
     assert api.get("/api/models/fraud/versions/production", template).json()["version"] == "1.0.2"
     # `previous` is the production before the current one, as in the CLI.
     assert api.get("/api/models/fraud/versions/previous", template).json()["version"] == "1.0.3"
+
+
+def test_a_write_is_seen_by_the_next_request_while_others_are_in_flight(
+    api: Api, db_url: str
+) -> None:
+    """Other requests keep the server's threads busy checking the audit head; a request sent
+    after a write has committed still sees it, whichever thread answers it."""
+    headers = {"Authorization": f"Bearer {ENV_TOKEN}"}
+    stop = threading.Event()
+
+    def load() -> None:
+        with httpx.Client(base_url=api.base, headers=headers) as client:
+            while not stop.is_set():
+                assert client.get("/api/models/fraud/versions/production").status_code == 200
+
+    others = [threading.Thread(target=load) for _ in range(6)]
+    for thread in others:
+        thread.start()
+    writer = Registry.open(db_url)
+    try:
+        with httpx.Client(base_url=api.base, headers=headers) as client:
+            for i in range(30):
+                writer.set_tag("fraud", "1.0.2", "round", str(i), actor="t")
+                served = client.get("/api/models/fraud/versions/1.0.2").json()
+                assert served["tags"] == {"round": str(i)}
+    finally:
+        stop.set()
+        for thread in others:
+            thread.join(10)
+        writer.close()
 
 
 def test_audit_since_and_limit(api: Api, seeded: Registry) -> None:
