@@ -1,6 +1,6 @@
 """Change-report benchmarks against the budgets of the diff/changelog issue.
 
-    /work/venv/bin/python bench/bench_diff.py [--mlflow-python /work/bench-venv/bin/python]
+    .venv/bin/python bench/bench_diff.py [--mlflow-python ../mlflow-venv/bin/python]
         [--postgres URL] [--json out.json] [--quick]
 
 (a) Load two versions (200 params, 20 metrics × 10 steps) from the registry and diff them:
@@ -45,7 +45,7 @@ from modeltrail.core.registry.writer import Registry
 
 N_PARAMS, N_METRICS, N_STEPS = 200, 20, 10
 ACTOR = "bench@example.com"
-DEFAULT_MLFLOW_PYTHON = "/work/bench-venv/bin/python"
+DEFAULT_MLFLOW_PYTHON = "../mlflow-venv/bin/python"
 
 # The MLflow half, run by the side environment's python (never imports modeltrail). It
 # prints one JSON object: the median seconds of "2× get_model_version + 2× get_run + dict
@@ -360,7 +360,7 @@ def main() -> None:
     parser.add_argument(
         "--mlflow-python",
         default=DEFAULT_MLFLOW_PYTHON if Path(DEFAULT_MLFLOW_PYTHON).exists() else None,
-        help="python of a side venv with mlflow installed (default: /work/bench-venv if there)",
+        help="python of a side venv with mlflow installed (default: ../mlflow-venv if there)",
     )
     parser.add_argument("--postgres", metavar="URL", help="also run (a) on this PostgreSQL URL")
     parser.add_argument("--reps", type=int, default=50, help="repetitions for (a) and (b)")

@@ -1,7 +1,7 @@
 """Data hashing benchmarks: one large file against `sha256sum`, and a directory of small files
 with and without the stat cache.
 
-    /work/venv/bin/python bench/bench_hashing.py [--size-mib 1024] [--files 10000] [--json out]
+    .venv/bin/python bench/bench_hashing.py [--size-mib 1024] [--files 10000] [--json out]
 
 1. A file of --size-mib MiB of random bytes in /tmp (deleted afterwards). The page cache is
    warmed first; then `hash_file` (in process) and `sha256sum` (wall time of the process) are

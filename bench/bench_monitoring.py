@@ -1,6 +1,6 @@
 """Monitoring benchmarks against the budgets of the monitoring issue.
 
-    /work/venv/bin/python bench/bench_monitoring.py [--rows 1000000] [--columns 50] [--reps 3]
+    .venv/bin/python bench/bench_monitoring.py [--rows 1000000] [--columns 50] [--reps 3]
         [--csv DIR] [--json out.json]
 
 (a) PSI of a batch of 1,000,000 rows × 50 columns (45 numeric, 5 categorical, as numpy

@@ -1,6 +1,6 @@
 """Registry benchmarks against the budgets of DESIGN.md §7 / the performance issue.
 
-    /work/venv/bin/python bench/bench_registry.py [--mlflow-python /work/bench-venv/bin/python]
+    .venv/bin/python bench/bench_registry.py [--mlflow-python ../mlflow-venv/bin/python]
         [--postgres URL] [--json out.json] [--quick]
 
 (a) register a version with 200 params + 20 metrics × 500 steps: `Registry.register(draft)`

@@ -1,6 +1,6 @@
 """Slack bot benchmarks against the issue's budgets.
 
-    /work/venv/bin/python bench/bench_slack.py [--commands 50] [--concurrency 20] [--rounds 3]
+    .venv/bin/python bench/bench_slack.py [--commands 50] [--concurrency 20] [--rounds 3]
 
 (a) Ack latency: `--commands` correctly signed `/model …` slash commands (a mix of show, diff,
     history, production, changelog, help; a third of them are button clicks instead, Full
