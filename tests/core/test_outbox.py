@@ -6,6 +6,7 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import threading
+import time
 
 import pytest
 from sqlalchemy import text
@@ -169,6 +170,10 @@ def test_two_concurrent_consumers_deliver_500_events_exactly_once(db_url: str) -
             start.wait()
             while batch := box.claim(now=T0, limit=7, lease=dt.timedelta(hours=1)):
                 for event in batch:
+                    # The delivery (a Slack post) takes a moment outside any transaction; a
+                    # consumer that never paused would keep SQLite's write lock warm and the
+                    # other's busy-handler retries (1, 2, 5 … 100 ms) could all miss.
+                    time.sleep(0.001)
                     delivered[slot].append(event.idempotency_key)
                     assert box.complete(event, now=T0)
         except BaseException as exc:  # surfaced below; a thread cannot fail the test itself
