@@ -46,33 +46,10 @@ class _PerThread:
         return probe()
 
 
-class _SqliteHead:
-    def __init__(self, registry: Registry) -> None:
-        self.registry = registry
-        self._conn: Any = None
-
-    def __call__(self) -> int:
-        for attempt in (1, 2):
-            try:
-                if self._conn is None:
-                    self._conn = _detached(self.registry)
-                cursor = self._conn.cursor()
-                try:
-                    cursor.execute(HEAD_SQL)
-                    row = cursor.fetchone()
-                finally:
-                    cursor.close()
-                return int(row[0]) if row else 0
-            except Exception:
-                log.debug("generation probe failed", exc_info=True)
-                self._conn = None  # open a new one once, then let the error through
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
-
-
-class _PgHead:
-    """The head through libpq, the statement prepared once on the connection."""
+class _Probe:
+    """One thread's connection and its read of the head. A failed read (a dropped
+    connection, a database restart) opens a new connection once, then lets the error
+    through to the caller."""
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
@@ -82,22 +59,20 @@ class _PgHead:
         for attempt in (1, 2):
             try:
                 if self._conn is None:
-                    conn = _detached(self.registry)
-                    pgconn = conn.dbapi_connection.pgconn
-                    _check(pgconn, pgconn.prepare(_STATEMENT, HEAD_SQL.encode()))
-                    self._conn = conn
-                pgconn = self._conn.dbapi_connection.pgconn
-                result = pgconn.exec_prepared(_STATEMENT, None)
-                _check(pgconn, result)
-                return int(result.get_value(0, 0)) if result.ntuples else 0
+                    self._conn = self._open()
+                return self._read(self._conn)
             except Exception:
                 log.debug("generation probe failed", exc_info=True)
-                # A dropped connection (a database restart): open a new one once, then let
-                # the error through to the caller.
                 self._drop()
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
+
+    def _open(self) -> Any:
+        return _detached(self.registry)
+
+    def _read(self, conn: Any) -> int:
+        raise NotImplementedError
 
     def _drop(self) -> None:
         conn, self._conn = self._conn, None
@@ -106,6 +81,33 @@ class _PgHead:
                 conn.close()
             except Exception:
                 log.debug("closing a broken probe connection failed", exc_info=True)
+
+
+class _SqliteHead(_Probe):
+    def _read(self, conn: Any) -> int:
+        cursor = conn.cursor()
+        try:
+            cursor.execute(HEAD_SQL)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        return int(row[0]) if row else 0
+
+
+class _PgHead(_Probe):
+    """The head through libpq, the statement prepared once on the connection."""
+
+    def _open(self) -> Any:
+        conn = _detached(self.registry)
+        pgconn = conn.dbapi_connection.pgconn
+        _check(pgconn, pgconn.prepare(_STATEMENT, HEAD_SQL.encode()))
+        return conn
+
+    def _read(self, conn: Any) -> int:
+        pgconn = conn.dbapi_connection.pgconn
+        result = pgconn.exec_prepared(_STATEMENT, None)
+        _check(pgconn, result)
+        return int(result.get_value(0, 0)) if result.ntuples else 0
 
 
 def _check(pgconn: Any, result: Any) -> None:
