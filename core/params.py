@@ -8,11 +8,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from modeltrail.core.errors import InvalidParamError, ModeltrailError
+from modeltrail.core.safe_files import DEFAULT_MAX_DEPTH
 
 MAX_KEY_LENGTH = 500
-# Deeper than any real config; a mapping that contains itself would otherwise recurse until
-# Python's own limit and surface as a RecursionError traceback.
-MAX_DEPTH = 100
+# The params files' nesting limit, for params given in code too: a mapping that contains
+# itself would otherwise recurse until Python's own limit (a RecursionError traceback).
+MAX_DEPTH = DEFAULT_MAX_DEPTH
 
 
 def flatten_params(params: Mapping[str, Any], *, prefix: str = "") -> dict[str, Any]:
