@@ -19,7 +19,6 @@ end, and the registry lives in /tmp too.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import subprocess
@@ -30,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import load
+from _common import child_env, load
 
 CLI = [sys.executable, "-m", "modeltrail.bot.cli"]
 
@@ -86,11 +85,14 @@ def main() -> None:
     parser.add_argument("--only", default="abc")
     args = parser.parse_args()
     repo = str(Path(args.repo).resolve())
-    print(f"repository {repo}: {git(repo, 'rev-list', '--count', 'HEAD')} commits, "
-          f"{len(git(repo, 'ls-files').splitlines())} files", flush=True)
+    print(
+        f"repository {repo}: {git(repo, 'rev-list', '--count', 'HEAD')} commits, "
+        f"{len(git(repo, 'ls-files').splitlines())} files",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory() as tmp:
         env = {
-            **os.environ,
+            **child_env(),
             "MODELTRAIL_DATABASE_URL": f"sqlite:///{tmp}/registry.db",
             "MODELTRAIL_CACHE_DIR": f"{tmp}/cache",
         }
@@ -104,8 +106,11 @@ def main() -> None:
                 ("register --no-git", ["--no-git"]),
                 ("register --no-git --no-env", ["--no-git", "--no-env"]),
             ):
-                show(label, timed_process(register + extra, cwd=repo, env=env, reps=args.reps),
-                     args.reps)
+                show(
+                    label,
+                    timed_process(register + extra, cwd=repo, env=env, reps=args.reps),
+                    args.reps,
+                )
         if "b" in args.only:
             print(f"(b) very dirty tree ({args.dirty:,} changed paths)", flush=True)
             tree = Path(tmp) / "dirty"
@@ -123,11 +128,16 @@ def main() -> None:
                     times.append(time.perf_counter() - started)
                 assert state is not None
                 print(f"  capture_code: {len(state.dirty_files):,} dirty files", flush=True)
-                show("capture_code (in process)",
-                     {"median": statistics.median(times), "min": min(times), "max": max(times)},
-                     args.reps)
-                show("register (git + environment), dirty tree",
-                     timed_process(register, cwd=str(tree), env=env, reps=args.reps), args.reps)
+                show(
+                    "capture_code (in process)",
+                    {"median": statistics.median(times), "min": min(times), "max": max(times)},
+                    args.reps,
+                )
+                show(
+                    "register (git + environment), dirty tree",
+                    timed_process(register, cwd=str(tree), env=env, reps=args.reps),
+                    args.reps,
+                )
             finally:
                 git(repo, "worktree", "remove", "--force", str(tree))
         if "c" in args.only:
@@ -163,12 +173,17 @@ def main() -> None:
                     times.append(time.perf_counter() - started)
                 assert history.reachable and history.total_commits == int(count)
                 assert history.total_files_changed == files, history.total_files_changed
-                show(f"code_history (in process), {label}",
-                     {"median": statistics.median(times), "min": min(times), "max": max(times)},
-                     args.reps)
+                show(
+                    f"code_history (in process), {label}",
+                    {"median": statistics.median(times), "min": min(times), "max": max(times)},
+                    args.reps,
+                )
                 diff = [*CLI, "diff", model, "1.0.0", "1.0.1"]
-                show(f"modeltrail diff {model} 1.0.0 1.0.1 (fresh process), {label}",
-                     timed_process(diff, cwd=tmp, env=diff_env, reps=args.reps), args.reps)
+                show(
+                    f"modeltrail diff {model} 1.0.0 1.0.1 (fresh process), {label}",
+                    timed_process(diff, cwd=tmp, env=diff_env, reps=args.reps),
+                    args.reps,
+                )
         shutil.rmtree(Path(tmp) / "cache", ignore_errors=True)
 
 

@@ -92,8 +92,10 @@ def main() -> None:
             r.close()
 
         exe = str(Path(sys.executable).with_name("modeltrail"))
+        # Without PYTHONDONTWRITEBYTECODE, so the untimed init run writes the bytecode cache
+        # an installed package has; with it, every timed run would compile from source.
         env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
             "MODELTRAIL_DATABASE_URL": f"sqlite:///{tmp / 'cli.db'}",
             "MODELTRAIL_CACHE_DIR": str(tmp / "cache"),
         }

@@ -121,8 +121,10 @@ def main() -> None:
         print(f"load after store: {os.getloadavg()}")
 
         # whole process: `modeltrail register --artifact` vs `cp`
+        # Without PYTHONDONTWRITEBYTECODE: the timed processes use the bytecode cache an
+        # installed package has, as a user's do (see _common.child_env).
         env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
             "MODELTRAIL_DATABASE_URL": f"sqlite:///{work / 'reg.db'}",
             "MODELTRAIL_ARTIFACT_STORE": f"file://{work / 'cli-store'}",
             "MODELTRAIL_CACHE_DIR": str(work / "cache"),
