@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import subprocess
 import urllib.parse
+from typing import BinaryIO
 
 from modeltrail.core.records import CodeState
 
@@ -195,11 +197,30 @@ def _submodule_state(root: str, path: str) -> bytes:
     for rec in status.split(b"\0"):
         if rec.startswith(b"?? "):
             try:
-                with open(os.path.join(root, path, os.fsdecode(rec[3:])), "rb") as f:
-                    out.append(f.read(UNTRACKED_CONTENT_LIMIT))
+                f = _open_regular(os.path.join(root, path, os.fsdecode(rec[3:])))
             except OSError:
                 out.append(b"unreadable")
+                continue
+            if f is None:
+                out.append(b"not a regular file")
+                continue
+            with f:
+                out.append(f.read(UNTRACKED_CONTENT_LIMIT))
     return b"\0".join(out)
+
+
+def _open_regular(path: str) -> BinaryIO | None:
+    """`path` opened for reading if it is a regular file now, else None.
+
+    git status lists only regular files, but one can be swapped for a pipe (or a symlink to
+    one) before it is read: a plain open() of a pipe waits for a writer forever. Opened
+    without blocking and without following a link, then checked on the open descriptor, so
+    what is read is what was checked."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    return os.fdopen(fd, "rb")
 
 
 def _diff_digest(root: str, untracked: list[str], changed: list[str] | None = None) -> str:
@@ -235,13 +256,17 @@ def _diff_digest(root: str, untracked: list[str], changed: list[str] | None = No
             if os.path.islink(full):
                 digest.update(b"link\0" + os.fsencode(os.readlink(full)))
                 continue
-            st = os.stat(full)
-            if st.st_size > UNTRACKED_CONTENT_LIMIT:
-                # An unignored dataset must not make every capture read gigabytes; size and
-                # mtime still change when such a file does.
-                digest.update(f"stat\0{st.st_size}\0{st.st_mtime_ns}".encode())
+            f = _open_regular(full)
+            if f is None:
+                digest.update(b"not a regular file")
                 continue
-            with open(full, "rb") as f:
+            with f:
+                st = os.fstat(f.fileno())
+                if st.st_size > UNTRACKED_CONTENT_LIMIT:
+                    # An unignored dataset must not make every capture read gigabytes; size
+                    # and mtime still change when such a file does.
+                    digest.update(f"stat\0{st.st_size}\0{st.st_mtime_ns}".encode())
+                    continue
                 while chunk := f.read(1 << 20):
                     digest.update(chunk)
         except OSError:

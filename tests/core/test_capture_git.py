@@ -316,3 +316,39 @@ def test_a_commit_missing_from_a_shallow_clone_is_named(
     assert diff.code is not None and diff.code.missing_commits == (old,)
     text = render("diff.txt.j2", "text", diff=diff, summary=None)
     assert f"commit {old[:7]} is not in this clone (shallow?)" in text
+
+
+def test_an_untracked_file_swapped_for_a_pipe_after_git_status_is_not_waited_on(
+    capture_repo: Path, tmp_path: Path
+) -> None:
+    # git lists only regular files; the adversary swaps one for a named pipe between
+    # `git status` and the read of its content (here: a `git` first on PATH that does it
+    # right after the real status). A plain open() of the pipe would wait for a writer.
+    (capture_repo / "swap.txt").write_text("regular when git looked\n")
+    real_git = subprocess.run(
+        ["sh", "-c", "command -v git"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "git"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'"{real_git}" "$@"; code=$?\n'
+        'case " $* " in *" status "*)\n'
+        f'  rm -f "{capture_repo}/swap.txt" && mkfifo "{capture_repo}/swap.txt";;\n'
+        "esac\n"
+        "exit $code\n"
+    )
+    wrapper.chmod(0o755)
+    code = (
+        "from modeltrail.core.capture.git import capture_code;"
+        f"s = capture_code({str(capture_repo)!r});"
+        "print(s.dirty, s.dirty_files, s.diff_digest is not None)"
+    )
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True ('swap.txt',) True"
+    assert (capture_repo / "swap.txt").is_fifo()  # the swap did happen before the read
