@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import draft
+from bot_fixtures import draft
 
 from modeltrail.bot.cli.main import main
 from modeltrail.core.registry.writer import Registry

@@ -3,7 +3,7 @@ new golden versions."""
 
 from __future__ import annotations
 
-from conftest import REPORTS, make_settings, seed
+from bot_fixtures import REPORTS, make_settings, seed
 from slack_fake import FakeSlack
 
 from modeltrail.bot.slack.app import web_client

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import REPORTS, make_settings
+from bot_fixtures import REPORTS, make_settings
 from mlflow_store import (
     client_for,
     fill_store,

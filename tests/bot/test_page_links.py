@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from conftest import REPORTS, make_settings, seed
+from bot_fixtures import REPORTS, make_settings, seed
 from slack_fake import FakeSlack
 
 from modeltrail.bot.cli.main import main

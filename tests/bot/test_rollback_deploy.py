@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import REPORTS, draft
+from bot_fixtures import REPORTS, draft
 from test_slack_dispatcher import clock, dispatcher_for, drain  # noqa: F401 - fixture
 
 from modeltrail.bot.cli.main import main

@@ -9,7 +9,7 @@ import json
 import threading
 import time
 
-from conftest import ADMIN, REPORTS, seed
+from bot_fixtures import ADMIN, REPORTS, seed
 from slack_fake import action_body, signed_headers, view_submission_body
 
 from modeltrail.bot.slack import views

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from conftest import ADMIN, REPORTS, seed
+from bot_fixtures import ADMIN, REPORTS, seed
 from slack_fake import command_body, event_body, signed_headers
 
 from modeltrail.bot.slack import handlers

@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import ENV, REPORTS, draft, make_settings, seed
+from bot_fixtures import ENV, REPORTS, draft, make_settings, seed
 from slack_fake import FakeSlack, block_text_size
 from support import commit_file
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import time
 
-from conftest import REPORTS, seed
+from bot_fixtures import REPORTS, seed
 
 from modeltrail.bot.cli.main import main
 from modeltrail.core.lifecycle.outbox import Outbox

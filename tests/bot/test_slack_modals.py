@@ -6,7 +6,7 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-from conftest import ADMIN, seed
+from bot_fixtures import ADMIN, seed
 from sqlalchemy import delete
 from test_slack_actions import (
     FORM,

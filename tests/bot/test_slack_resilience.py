@@ -11,7 +11,7 @@ import socket
 import time
 
 import httpx
-from conftest import REPORTS, make_settings, seed
+from bot_fixtures import REPORTS, make_settings, seed
 from slack_fake import FakeSlack
 
 from modeltrail.bot.slack.dispatcher import SlackDispatcher

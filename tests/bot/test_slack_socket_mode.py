@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 import pytest
-from conftest import REPORTS, make_settings, seed
+from bot_fixtures import REPORTS, make_settings, seed
 from slack_fake import BOT_USER, FakeSlack, command_body
 from slack_socket_fake import FakeSocketMode
 
