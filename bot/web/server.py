@@ -344,8 +344,9 @@ def build_service(settings: Settings, registry: Registry) -> Service:
             # does not notice a connection cut without a close frame (a restarted proxy, a
             # lost route) until its pings go stale, ~40 s of a thread spinning on recv();
             # this one sees the EOF at once and reconnects. Its monitor also picks up a
-            # refresh that its own reconnect missed, every `ping_interval` seconds.
-            from slack_bolt.adapter.socket_mode.websocket_client import SocketModeHandler
+            # refresh that its own reconnect missed, every `ping_interval` seconds; see
+            # slack/socket_mode.py for the reconnect after Slack's refresh.
+            from modeltrail.bot.slack.socket_mode import SocketModeHandler
 
             service.socket_handler = SocketModeHandler(
                 app, settings.slack_app_token, ping_interval=SOCKET_PING_SECONDS
