@@ -79,8 +79,16 @@ def ten_versions(root: Path) -> Path:
         git(project, "add", "-A")
         git(project, "commit", "-q", "-m", f"version {i}")
         cli(
-            project, "register", MODEL, "--params", "params.yaml", "--metrics", "metrics.json",
-            "--data", "train=data.csv", "--no-env",
+            project,
+            "register",
+            MODEL,
+            "--params",
+            "params.yaml",
+            "--metrics",
+            "metrics.json",
+            "--data",
+            "train=data.csv",
+            "--no-env",
         )
     cli(project, "promote", MODEL, "1.0.5", "--force", "--reason", "bench")
     cli(project, "promote", MODEL, "1.0.8", "--force", "--reason", "bench")

@@ -179,8 +179,11 @@ def main() -> None:
                 conn.execute(text(f'CREATE DATABASE "{one}"'))
             started = time.perf_counter()
             seed_one(f"{base}/{one}")
-            print(f"  seeded m000: {VERSIONS:,} versions in {time.perf_counter() - started:.0f} s"
-                  f" (load {load()})", flush=True)
+            print(
+                f"  seeded m000: {VERSIONS:,} versions in {time.perf_counter() - started:.0f} s"
+                f" (load {load()})",
+                flush=True,
+            )
             with admin.connect() as conn:
                 conn.execute(text(f'CREATE DATABASE "{many}" TEMPLATE "{one}"'))
             clone(f"{base}/{many}", args.models)

@@ -292,9 +292,7 @@ def capture_code(path: str | os.PathLike[str] = ".") -> CodeState | None:
     if root is None:
         return None
     try:
-        status = _git(
-            root, "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all"
-        )
+        status = _git(root, "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all")
         commit, branch, changed, untracked = _parse_status(status)
         if commit is None:
             return None

@@ -140,9 +140,7 @@ class Replay:
                 if expected.content.get(section) != table.content.get(section):
                     differ(section, _what_changed(section, expected.summary, table))
         if expected.tags is not None and expected.tags != dict(table.tags):
-            changed = sorted(
-                set(expected.tags.items()).symmetric_difference(table.tags.items())
-            )
+            changed = sorted(set(expected.tags.items()).symmetric_difference(table.tags.items()))
             differ("tags", f"tag {changed[0][0]!r} differs from what the events recorded")
         if expected.content is not None and expected.notes != Counter(table.notes):
             differ(

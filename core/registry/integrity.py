@@ -144,9 +144,7 @@ def _chunk_digests(
     envs: dict[str, list[Any]] = {}
     if fingerprints:
         e = schema.environments
-        for env in conn.execute(
-            select(e).where(e.c.fingerprint.in_(sorted(fingerprints)))
-        ).all():
+        for env in conn.execute(select(e).where(e.c.fingerprint.in_(sorted(fingerprints)))).all():
             envs[env[0]] = list(env)
     grouped = {
         name: _grouped(conn, table, order, ids)
@@ -236,9 +234,7 @@ def _stored_points(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str, 
     return out
 
 
-def history_bytes(
-    steps: Iterable[int], values: Iterable[float], stamps: Iterable[float]
-) -> bytes:
+def history_bytes(steps: Iterable[int], values: Iterable[float], stamps: Iterable[float]) -> bytes:
     """What a metric's history is digested as: packed int64 steps, float64 values, float64
     times. The writer (from the points it holds) and `verify` (from the rows) both use this."""
     return array("q", steps).tobytes() + array("d", values).tobytes() + array("d", stamps).tobytes()

@@ -212,7 +212,6 @@ class Registry(RegistrationMixin, ApprovalsMixin, TokensMixin, ArtifactsMixin):
             pe = schema.processed_events
             conn.execute(delete(pe).where(pe.c.key == _stored_key(key)))
 
-
     def forget_events_before(self, prefix: str, before: dt.datetime) -> int:
         """Drop IDs starting with `prefix` recorded before `before` (those only matter for a
         bounded window, like request signatures); returns how many."""

@@ -60,8 +60,10 @@ EDITS = {
         "UPDATE data_snapshots SET digest = :fake WHERE version_id = :id",
         ("data", "data 'train'"),
     ),
-    "param": ("UPDATE params SET value = '0.5' WHERE key = 'optimizer.lr' AND version_id = :id",
-              ("params", "")),
+    "param": (
+        "UPDATE params SET value = '0.5' WHERE key = 'optimizer.lr' AND version_id = :id",
+        ("params", ""),
+    ),
     "stage": (
         "UPDATE versions SET stage = 'archived' WHERE id = :id",
         ("stage", "the events leave it production"),
@@ -78,9 +80,7 @@ EDITS = {
 
 
 @pytest.mark.parametrize("edit", sorted(EDITS))
-def test_item3_every_edit_of_a_version_is_caught_and_named(
-    keyed: Registry, edit: str
-) -> None:
+def test_item3_every_edit_of_a_version_is_caught_and_named(keyed: Registry, edit: str) -> None:
     _story(keyed)
     statement, (field, message) = EDITS[edit]
     _sql(
@@ -106,8 +106,11 @@ def test_item3_edited_and_rehashed_or_forged_events_need_the_key(keyed: Registry
     event = audit.StoredEvent(**row)
     forged = audit.StoredEvent(**{**event.__dict__, "actor": "Mallory"})
     # Re-hashed without the key: a plain hash on an event marked keyed, then unmarked.
-    _sql(keyed, "UPDATE audit_events SET actor = 'Mallory', hash = :h WHERE seq = 2",
-         h=forged.recomputed_hash())
+    _sql(
+        keyed,
+        "UPDATE audit_events SET actor = 'Mallory', hash = :h WHERE seq = 2",
+        h=forged.recomputed_hash(),
+    )
     result = keyed.verify_audit()
     assert (result.ok, result.bad_seq) == (False, 2)
     _sql(keyed, "UPDATE audit_events SET keyed = :f WHERE seq = 2", f=False)

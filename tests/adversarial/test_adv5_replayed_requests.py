@@ -13,9 +13,7 @@ from slack_fake import command_body, signed_headers
 from modeltrail.core.registry.writer import Registry
 
 
-def test_item5_replayed_rollbacks_and_promotions_run_once(
-    serve, registry: Registry, slack
-) -> None:
+def test_item5_replayed_rollbacks_and_promotions_run_once(serve, registry: Registry, slack) -> None:
     seed(registry, 0.80, 0.81, 0.82)
     registry.promote("fraud", "1.0.0", actor="ada")
     registry.promote("fraud", "1.0.1", actor="ada")
@@ -42,6 +40,7 @@ def test_item5_replayed_rollbacks_and_promotions_run_once(
     sent = signed_headers(promote, "application/x-www-form-urlencoded")
     for bot in (first, second, second):
         assert bot.http.post(bot.url, content=promote.encode(), headers=sent).status_code == 200
+
     # The promote is answered (a reply, or the reason dialog Slack buttons open), once.
     def handled() -> list:
         return slack.responses("p") + [c for c in slack.calls if c.method == "views.open"]

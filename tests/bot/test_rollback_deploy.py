@@ -41,7 +41,10 @@ def test_the_cli_rollback_names_the_bytes(db_url: str, tmp_path: Path, capsys) -
 
 
 def test_the_channel_report_names_the_bytes(
-    registry: Registry, slack, clock, tmp_path: Path  # noqa: F811
+    registry: Registry,
+    slack,
+    clock,  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
 ) -> None:
     registry.use_artifact_store(LocalStore(tmp_path / "store"))
     first = _versions(registry, tmp_path)
