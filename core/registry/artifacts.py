@@ -95,7 +95,12 @@ class ArtifactsMixin(ReadingMixin):
         import time
 
         from modeltrail.core.vault.local import LocalStore
-        from modeltrail.core.vault.vault import GRACE, collect_garbage, referenced_blobs
+        from modeltrail.core.vault.vault import (
+            GRACE,
+            Garbage,
+            collect_garbage,
+            referenced_blobs,
+        )
 
         grace = GRACE if grace is None else grace
         cutoff = (time.time() if now is None else now) - grace
@@ -103,8 +108,20 @@ class ArtifactsMixin(ReadingMixin):
         keep = referenced_blobs(store, self.stored_artifacts())
         garbage = collect_garbage(store, keep, cutoff)
         if not dry_run:
-            for digest, _ in garbage.removable:
+            removed, reused = [], list(garbage.recent)
+            for digest, size in garbage.removable:
+                # Listing a large store takes a while; a registration may have reused the
+                # blob (refreshed it, then committed) since it was listed. Asked again
+                # just before the delete, that window shrinks from the whole listing to
+                # this one call. (A refresh that comes after the delete finds no blob and
+                # stores the bytes again.)
+                when = store.modified(digest)
+                if when is not None and when >= cutoff:
+                    reused.append((digest, size))
+                    continue
                 store.delete(digest)
+                removed.append((digest, size))
+            garbage = Garbage(tuple(removed), tuple(reused))
             if isinstance(store, LocalStore):
                 for temp in store.stray_temporaries(older_than=grace):
                     temp.unlink(missing_ok=True)

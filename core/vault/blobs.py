@@ -132,6 +132,11 @@ class BlobStore(ABC):
     def listing(self) -> Iterator[BlobInfo]:
         """Every blob stored, with its size and age (gc walks these)."""
 
+    @abstractmethod
+    def modified(self, digest: str) -> float | None:
+        """When the blob was stored or last refreshed (seconds since the epoch, as in
+        `listing`), None when it is not there. gc asks again right before deleting."""
+
     def digests(self) -> Iterator[str]:
         return (info.digest for info in self.listing())
 

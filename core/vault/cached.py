@@ -48,6 +48,9 @@ class CachedStore(BlobStore):
     def listing(self) -> Iterator[BlobInfo]:
         return self.remote.listing()
 
+    def modified(self, digest: str) -> float | None:
+        return self.remote.modified(digest)
+
     def delete(self, digest: str) -> None:
         self.remote.delete(digest)
         self.cache.delete(digest)

@@ -163,6 +163,12 @@ class LocalStore(BlobStore):
                             st = blob.stat()
                             yield BlobInfo(blob.name, st.st_size, st.st_mtime)
 
+    def modified(self, digest: str) -> float | None:
+        try:
+            return self._path(digest).stat().st_mtime
+        except FileNotFoundError:
+            return None
+
     def delete(self, digest: str) -> None:
         self._path(digest).unlink(missing_ok=True)
 

@@ -188,6 +188,21 @@ class ObjectStore(BlobStore):
         for name, size, when in self._walk("sha256/"):
             yield BlobInfo(name, size, max(when, reused.get(name, when)))
 
+    def _modified(self, key: str) -> float | None:
+        try:
+            return float(obstore.head(self._store, key)["last_modified"].timestamp())
+        except (NotFoundError, FileNotFoundError):
+            return None
+        except (BaseError, OSError) as exc:
+            raise self._error(exc) from None
+
+    def modified(self, digest: str) -> float | None:
+        stored = self._modified(self._key(digest))
+        if stored is None:
+            return None
+        reused = self._modified(self._recent_key(digest))
+        return stored if reused is None else max(stored, reused)
+
     def delete(self, digest: str) -> None:
         self._delete_quietly(self._recent_key(digest))
         try:

@@ -267,3 +267,33 @@ def test_an_artifact_on_another_filesystem_is_stored(tmp_path: Path) -> None:
         f.flush()
         kept = store_path(LocalStore(tmp_path / "store"), f.name)
     assert kept.digest == hashlib.sha256(b"elsewhere" * 100_000).hexdigest()
+
+
+def test_gc_keeps_a_blob_reused_while_it_was_listing(db_url: str, tmp_path: Path) -> None:
+    """Listing a large store takes a while. A registration that reuses old unreferenced bytes
+    meanwhile (refresh, then commit) must not lose them to the delete that follows."""
+
+    class BusyStore(LocalStore):
+        """A real store where another run reuses one blob the moment gc has listed it."""
+
+        reused: str | None = None
+
+        def listing(self):  # type: ignore[no-untyped-def]
+            yield from super().listing()
+            if self.reused is not None:
+                self.refresh(self.reused)  # what store_path does for bytes it finds stored
+
+    with Registry.open(db_url) as registry:
+        store = BusyStore(tmp_path / "store")
+        registry.use_artifact_store(store)
+        (tmp_path / "old.bin").write_bytes(b"left unreferenced long ago, now reused")
+        (tmp_path / "gone.bin").write_bytes(b"left unreferenced long ago")
+        reused = store_path(store, str(tmp_path / "old.bin")).digest
+        gone = store_path(store, str(tmp_path / "gone.bin")).digest
+        for digest in (reused, gone):
+            _age(Path(store.local_file(digest)), 2 * 3600)
+        store.reused = reused
+        garbage = registry.collect_garbage()  # default grace: one hour
+        assert [d for d, _ in garbage.removable] == [gone]
+        assert [d for d, _ in garbage.recent] == [reused]
+        assert store.has(reused) and not store.has(gone)
