@@ -201,11 +201,14 @@ class ApprovalsMixin(GovernanceMixin):
         (a blocking finding refuses the approval and leaves the request open)."""
         from modeltrail.core.registry.governance import MoveResult, PromotionBlocked
 
-        request = self.promotion_request(request_id)
         now = self._clock()
+        state = self.model_state(self.promotion_request(request_id).model)
+        # The request is read after the stage: one decided meanwhile (another approver's
+        # promotion committing just now) then reads as "already approved", not as a version
+        # "already in production" that this approver never promoted.
+        request = self.promotion_request(request_id)
         completes = check_approval(request, approver, now)
         plan = decision = None
-        state = self.model_state(request.model)
         check_still_wanted(request, state)  # retired or gone while it waited
         if completes:
             plan = plan_stage(state, request.version, "production", request.reason)
