@@ -42,6 +42,8 @@ class Settings:
     slack_api_url: str = "https://slack.com/api/"
     http_host: str = "127.0.0.1"
     http_port: int = 3000
+    # HTTP worker processes of `serve` (bot/web/workers.py); 1: one process does everything.
+    http_workers: int = 1
     # How `serve` logs to stderr: the level, and text or one JSON object a line.
     log_level: str = "info"  # debug | info | warning | error
     log_format: str = "text"  # text | json
@@ -122,6 +124,7 @@ class Settings:
             or "https://slack.com/api/",
             http_host=_blank_to_none(get("MODELTRAIL_HTTP_HOST")) or "127.0.0.1",
             http_port=_port(get("MODELTRAIL_HTTP_PORT"), "MODELTRAIL_HTTP_PORT", 3000),
+            http_workers=parse_workers(get("MODELTRAIL_HTTP_WORKERS")) or 1,
             log_level=_choice(
                 get("MODELTRAIL_LOG_LEVEL"),
                 "MODELTRAIL_LOG_LEVEL",
@@ -256,6 +259,27 @@ def _port(value: str | None, name: str, default: int) -> int:
     if not 0 <= port <= 65535:
         raise ConfigError(f"{name}={port} is out of range (0-65535)")
     return port
+
+
+MAX_HTTP_WORKERS = 64
+
+
+def parse_workers(value: str | None, name: str = "MODELTRAIL_HTTP_WORKERS") -> int | None:
+    """`serve`'s HTTP worker processes: a count, or "auto" for the CPUs this process may run
+    on (its affinity: a container's cpuset, not its CPU quota); None when blank."""
+    text = _blank_to_none(value)
+    if text is None:
+        return None
+    if text.lower() == "auto":
+        affinity = getattr(os, "sched_getaffinity", None)
+        return max(1, min(len(affinity(0)) if affinity else os.cpu_count() or 1, MAX_HTTP_WORKERS))
+    try:
+        count = int(text)
+    except ValueError:
+        raise ConfigError(f"{name}={text!r} is not a number of processes (or auto)") from None
+    if not 1 <= count <= MAX_HTTP_WORKERS:
+        raise ConfigError(f"{name}={count} is out of range (1-{MAX_HTTP_WORKERS})")
+    return count
 
 
 def _number(value: str | None, name: str, default: float) -> float:

@@ -12,13 +12,21 @@ from modeltrail.bot.cli.common import actor_for, app, load_settings, open_regist
 @app.command()
 @click.option("--host", help="Listen address (default: MODELTRAIL_HTTP_HOST or 127.0.0.1).")
 @click.option("--port", type=int, help="Listen port (default: MODELTRAIL_HTTP_PORT or 3000).")
-def serve(host: str | None, port: int | None) -> None:
+@click.option(
+    "--workers",
+    metavar="N|auto",
+    help="HTTP worker processes (default: MODELTRAIL_HTTP_WORKERS or 1); auto: one per CPU.",
+)
+def serve(host: str | None, port: int | None, workers: str | None) -> None:
     """Run the Slack bot (Socket Mode with SLACK_APP_TOKEN, else HTTP on /slack/events),
     /healthz, and the dispatcher that posts change reports."""
     from modeltrail.bot.logs import configure_logging
     from modeltrail.bot.web.server import serve_forever
+    from modeltrail.core.config import parse_workers
 
-    settings = load_settings().with_overrides(http_host=host, http_port=port)
+    settings = load_settings().with_overrides(
+        http_host=host, http_port=port, http_workers=parse_workers(workers, "--workers")
+    )
     configure_logging(settings)
     # With JSON logs, what serve says on start goes to the log too: one stream, all parseable.
     tell = logging.getLogger("modeltrail.serve").info if settings.log_format == "json" else say

@@ -85,6 +85,18 @@ def request_path(environ: dict[str, Any]) -> str:
     return environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
 
 
+class Answers:
+    """How many answers came from the cache and how many were built (under the cache's lock)."""
+
+    hits = misses = 0
+
+    def hit(self) -> None:
+        self.hits += 1
+
+    def miss(self) -> None:
+        self.misses += 1
+
+
 class ReadApi:
     def __init__(self, registry: Registry, gate: Gate) -> None:
         self.registry = registry
@@ -93,7 +105,7 @@ class ReadApi:
         self._cached_bytes = 0
         self._lock = threading.Lock()
         self._document: bytes | None = None
-        self.hits = self.misses = 0  # answers served from the cache / built (for /metrics)
+        self.answers: Any = Answers()  # from the cache / built, for /metrics (metrics.py)
         from modeltrail.core.registry.changes import ChangeTracker
 
         self._changes = ChangeTracker(registry)
@@ -151,10 +163,10 @@ class ReadApi:
             cached = self._cache.get(key)
             if cached is not None and stamps.fresh(cached[0], scope, audit=name == "audit"):
                 self._cache.move_to_end(key)
-                self.hits += 1
+                self.answers.hit()
             else:
                 cached = None
-                self.misses += 1
+                self.answers.miss()
         if cached is not None:
             return bytes_response(start_response, "200 OK", cached[1], "application/json")
         try:

@@ -7,11 +7,15 @@ read API's answers are counted as served from its cache or built. Like
 `/healthz` it needs no token: it tells counts and model names, nothing of their contents.
 
 Each service has its own CollectorRegistry rather than the library's process-wide default, so
-two services in one process (the tests) never share or double-register series.
+two services in one process (the tests) never share or double-register series. A service
+answered by several processes (`serve --workers`, workers.py) counts in the library's
+multiprocess mode instead: each process writes its counts to files in one directory, and a
+scrape, answered by whichever worker gets it, sums them all.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -81,6 +85,40 @@ def _by_status(
     return family
 
 
+class AnswerCounter:
+    """The read API's answers from the cache and built, counted in files every process of the
+    service writes (multiprocess mode), so that a scrape sums them over the workers."""
+
+    def __init__(self) -> None:
+        from prometheus_client import Counter
+
+        counter = Counter(
+            "modeltrail_api_cache_answers",
+            "Read API answers served from the response cache (hit) or built (miss)",
+            ["result"],
+            registry=None,
+        )
+        self._hit = counter.labels("hit")
+        self._miss = counter.labels("miss")
+
+    def hit(self) -> None:
+        self._hit.inc()
+
+    def miss(self) -> None:
+        self._miss.inc()
+
+
+def share_between_processes(directory: str) -> None:
+    """Count in prometheus_client's multiprocess mode, in `directory`, from now on and in every
+    process forked after this (metrics made before keep counting for this process only)."""
+    from prometheus_client import values
+
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    # The library picks its value class when first imported; serve may have imported it
+    # before it knew it would fork.
+    values.ValueClass = values.get_value_class()
+
+
 class CacheCollector:
     """The read API's answers so far: served from its cache, or built from the database."""
 
@@ -93,26 +131,36 @@ class CacheCollector:
             "Read API answers served from the response cache (hit) or built (miss)",
             labels=["result"],
         )
-        family.add_metric(["hit"], self.api.hits)
-        family.add_metric(["miss"], self.api.misses)
+        family.add_metric(["hit"], self.api.answers.hits)
+        family.add_metric(["miss"], self.api.answers.misses)
         yield family
 
 
 class Metrics:
     """The WSGI app for `/metrics`, and the wrapper that times every request."""
 
-    def __init__(self, registry: Registry, router: Any, api: Any = None) -> None:
+    def __init__(
+        self, registry: Registry, router: Any, api: Any = None, shared_dir: str | None = None
+    ) -> None:
         self.router = router
         self.prometheus = CollectorRegistry()
         self.prometheus.register(RegistryCollector(registry))  # type: ignore[arg-type]
-        if api is not None:
+        if shared_dir is not None:
+            from prometheus_client.multiprocess import MultiProcessCollector
+
+            # What the processes counted, read from their files at each scrape; the metrics
+            # below are then registered nowhere (registered, this process's would count twice).
+            MultiProcessCollector(self.prometheus, path=shared_dir)
+            if api is not None:
+                api.answers = AnswerCounter()
+        elif api is not None:
             self.prometheus.register(CacheCollector(api))  # type: ignore[arg-type]
         self.latency = Histogram(
             "modeltrail_http_request_duration_seconds",
             "Time to answer an HTTP request, by method, route and status code",
             ["method", "route", "status"],
             buckets=BUCKETS,
-            registry=self.prometheus,
+            registry=None if shared_dir is not None else self.prometheus,
         )
 
     def __call__(
@@ -189,9 +237,9 @@ class _UntilClosed:
             self._done()
 
 
-def attach(service: Any, api: Any = None) -> None:
+def attach(service: Any, api: Any = None, *, shared_dir: str | None = None) -> None:
     """Serve `/metrics` and time every request the service answers (and count the read API's
-    cached answers, `api` having `hits` and `misses`)."""
-    metrics = Metrics(service.registry, service.router, api)
+    cached answers, `api.answers`); `shared_dir`: count in multiprocess mode there."""
+    metrics = Metrics(service.registry, service.router, api, shared_dir)
     service.router.routes[PATH] = metrics
     service.app = metrics.timed(service.router)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,7 @@ log = logging.getLogger("modeltrail.serve")
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 DEFAULT_BODY_LIMIT = 1024 * 1024  # Slack events and commands, webhooks
+HTTP_THREADS = 8  # waitress worker threads per process
 SOCKET_PING_SECONDS = 5.0  # Socket Mode: ping interval, and how often a lost session is noticed
 
 
@@ -138,19 +140,37 @@ class Service:
     app: Any = None  # what waitress serves: the router, wrapped by metrics.attach to time it
     stop_event: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
+    _background: bool = False  # start_background ran (so stop closes Socket Mode)
 
     @property
     def port(self) -> int:
         return int(self.server.effective_port) if self.server is not None else 0
 
-    def start(self) -> None:
-        from waitress.server import create_server
+    @property
+    def has_background(self) -> bool:
+        """Anything to run besides the HTTP endpoint (the loops `start_background` starts)."""
+        return any(
+            part is not None
+            for part in (
+                self.dispatcher,
+                self.slack_link,
+                self.digest_scheduler,
+                self.mlflow_poller,
+                self.audit_anchor,
+            )
+        )
 
+    def start(self) -> None:
+        self.prepare()
+        self.start_http()
+        self.start_background()
+
+    def prepare(self) -> None:
+        """What must happen once, before any request is answered (HTTP workers fork after it)."""
         # waitress warns "Task queue depth is N" whenever requests wait for a worker thread,
         # which is every moment of normal load from many consumers; the warning costs more
         # CPU than the cached answers it delays.
         logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-
         if self.dispatcher is not None:
             _warm_up()
             try:
@@ -160,68 +180,49 @@ class Service:
             except Exception:  # the dispatcher's thread tries again
                 log.exception("setting the registry's past aside failed")
 
+    def start_http(self, sockets: list[Any] | None = None) -> None:
+        """Serve HTTP on the configured address, or on `sockets` (listening already)."""
+        from waitress.server import create_server
+
+        where: dict[str, Any] = (
+            {"sockets": sockets}
+            if sockets
+            else {"host": self.settings.http_host, "port": self.settings.http_port}
+        )
         self.server = create_server(
             self.app or self.router,
-            host=self.settings.http_host,
-            port=self.settings.http_port,
-            threads=8,
+            threads=HTTP_THREADS,
             ident="modeltrail",
             max_request_body_size=self.router.largest_limit,
+            **where,
         )
         self.server.channel_class = _capped_channel(self.router)
-        web = threading.Thread(target=self.server.run, name="http", daemon=True)
-        web.start()
-        self.threads.append(web)
-        if self.dispatcher is not None:
-            worker = threading.Thread(
-                target=self.dispatcher.run_forever,
-                args=(self.stop_event,),
-                name="slack-dispatcher",
-                daemon=True,
-            )
-            worker.start()
-            self.threads.append(worker)
-        if self.digest_scheduler is not None:
-            digest = threading.Thread(
-                target=self.digest_scheduler.run_forever,
-                args=(self.stop_event,),
-                name="digest-scheduler",
-                daemon=True,
-            )
-            digest.start()
-            self.threads.append(digest)
-        if self.mlflow_poller is not None:
-            poller = threading.Thread(
-                target=self.mlflow_poller.run_forever,
-                args=(self.stop_event,),
-                name="mlflow-poller",
-                daemon=True,
-            )
-            poller.start()
-            self.threads.append(poller)
+        self._thread("http", self.server.run)
+
+    def start_background(self) -> None:
+        """The dispatcher, the digest scheduler, the MLflow poller, the Slack link (and Socket
+        Mode once Slack answers) and the audit anchor, as configured: one thread each."""
+        self._background = True
+        for name, part in (
+            ("slack-dispatcher", self.dispatcher),
+            ("digest-scheduler", self.digest_scheduler),
+            ("mlflow-poller", self.mlflow_poller),
+            ("audit-anchor", self.audit_anchor),
+        ):
+            if part is not None:
+                self._thread(name, part.run_forever, self.stop_event)
         if self.slack_link is not None:
-            link = threading.Thread(
-                target=self.slack_link.run,
-                args=(self.stop_event,),
-                kwargs={"when_up": self.socket_handler.connect if self.socket_handler else None},
-                name="slack-link",
-                daemon=True,
-            )
-            link.start()
-            self.threads.append(link)
-        if self.audit_anchor is not None:
-            anchor = threading.Thread(
-                target=self.audit_anchor.run_forever,
-                args=(self.stop_event,),
-                name="audit-anchor",
-                daemon=True,
-            )
-            anchor.start()
-            self.threads.append(anchor)
+            when_up = self.socket_handler.connect if self.socket_handler else None
+            self._thread("slack-link", self.slack_link.run, self.stop_event, when_up=when_up)
+
+    def _thread(self, name: str, target: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        thread = threading.Thread(target=target, args=args, kwargs=kwargs, name=name, daemon=True)
+        thread.start()
+        self.threads.append(thread)
 
     def stop(self) -> None:
         self.stop_event.set()
-        if self.socket_handler is not None:
+        if self.socket_handler is not None and self._background:
             self.socket_handler.close()
         if self.server is not None:
             server = self.server
@@ -321,7 +322,11 @@ def _close_channels(server: Any) -> None:
             channel.close()
 
 
-def build_service(settings: Settings, registry: Registry) -> Service:
+def build_service(
+    settings: Settings, registry: Registry, *, metrics_dir: str | None = None
+) -> Service:
+    """Everything `serve` runs, built and not started. `metrics_dir`: the directory the
+    processes of one service share their metrics in (workers.py), None for one process."""
     router = Router(registry)
     service = Service(settings, registry, router)
     if settings.slack_bot_token:
@@ -395,7 +400,7 @@ def build_service(settings: Settings, registry: Registry) -> Service:
     router.prefixes[monitoring_api.PREFIX] = monitoring_api.MonitoringApi(registry, gate)
     read_api = router.prefixes[api.PREFIX] = api.ReadApi(registry, gate)
     router.prefixes[pages.PREFIX] = pages.Pages(registry, gate)
-    metrics.attach(service, read_api)
+    metrics.attach(service, read_api, shared_dir=metrics_dir)
     router.limits[monitoring_api.PREFIX] = monitoring_api.MAX_BODY
     return service
 
@@ -424,12 +429,45 @@ def freeze_startup_objects() -> None:
 
 
 def serve_forever(settings: Settings, registry: Registry, say: Callable[[str], None]) -> None:
+    if settings.http_workers > 1:
+        from modeltrail.bot.web import workers
+
+        with workers.metrics_directory() as metrics_dir:
+            service = build_service(settings, registry, metrics_dir=metrics_dir)
+            service.prepare()
+            freeze_startup_objects()  # before the fork: the children share those pages
+
+            def ready(port: int) -> None:
+                announce(service, settings, say, port=port)
+
+            workers.serve(service, metrics_dir, say, ready)
+        return
     service = build_service(settings, registry)
     service.start()
     freeze_startup_objects()
+    announce(service, settings, say, port=service.port)
+    stopped = [False]
+
+    def _stop(signum: int, _frame: Any) -> None:
+        # A plain flag: a handler taking a lock (Event.set) can deadlock on the lock the main
+        # thread holds inside Event.wait.
+        stopped[0] = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    while not stopped[0]:
+        time.sleep(0.2)
+    say("stopping…")
+    service.stop()
+
+
+def announce(
+    service: Service, settings: Settings, say: Callable[[str], None], *, port: int
+) -> None:
+    """What `serve` says once it answers: where, and what is configured."""
     mode = "Socket Mode" if service.socket_handler else "HTTP"
     say(
-        f"modeltrail serving on http://{settings.http_host}:{service.port} "
+        f"modeltrail serving on http://{settings.http_host}:{port} "
         f"(/healthz, /metrics"
         f"{', /slack/events' if '/slack/events' in service.router.routes else ''})"
     )
@@ -458,13 +496,3 @@ def serve_forever(settings: Settings, registry: Registry, say: Callable[[str], N
         say(f"MLflow: importing new versions every {settings.mlflow_poll_seconds:g} s")
     if service.audit_anchor is not None:
         say(f"audit: the chain head is anchored daily to {settings.audit_anchor}")
-    stopped = threading.Event()
-
-    def _stop(signum: int, _frame: Any) -> None:
-        stopped.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    stopped.wait()
-    say("stopping…")
-    service.stop()
