@@ -34,10 +34,12 @@ closing and stops too.
 from __future__ import annotations
 
 import logging
+import mmap
 import os
 import shutil
 import signal
 import socket
+import struct
 import sys
 import tempfile
 import threading
@@ -100,16 +102,18 @@ def serve(
             primary.add(f"http worker {number}", _http_worker(service, sock, sockets))
         if service.has_background:
             primary.add("background", _background(service, sockets, status))
-        with primary.stopping_on_signals():
-            primary.start_all()
-            announce(int(sockets[0].getsockname()[1]))
-            say(
-                f"HTTP: {settings.http_workers} worker processes"
-                + (", background loops in one more" if service.has_background else "")
-            )
-            outcome = primary.supervise()
-        say("stopping…")
-        primary.stop_all()
+        try:
+            with primary.stopping_on_signals():
+                primary.start_all()
+                announce(int(sockets[0].getsockname()[1]))
+                say(
+                    f"HTTP: {settings.http_workers} worker processes"
+                    + (", background loops in one more" if service.has_background else "")
+                )
+                outcome = primary.supervise()
+            say("stopping…")
+        finally:
+            primary.stop_all()
         if outcome is not None:
             raise ModeltrailError(outcome, hint="see the log above for why the children died")
     finally:
@@ -150,22 +154,34 @@ def listen(host: str, port: int, count: int) -> list[socket.socket]:
 
 class SharedText:
     """A short text one process writes and the others read after a fork: the Slack link's
-    status, known in the background process and shown by every worker's /healthz."""
+    status, known in the background process and shown by every worker's /healthz.
+
+    No lock: a process killed while holding one would leave every reader waiting forever.
+    A sequence number instead (odd while the writer writes; a reader retries when it changed
+    under it), which also survives a writer killed halfway: the next writer skips past it."""
+
+    _SEQ = struct.Struct("Q")
 
     def __init__(self, size: int) -> None:
-        from multiprocessing import Array
-
-        self._cell = Array("c", size)  # with a lock (a semaphore, shared across fork)
+        self._size = size
+        self._map = mmap.mmap(-1, self._SEQ.size + size)  # anonymous: shared with children
         self.write("connecting")
 
     def write(self, text: str) -> None:
-        data = text.encode("utf-8", "replace")[: len(self._cell) - 1]
-        with self._cell.get_lock():
-            self._cell.value = data
+        data = text.encode("utf-8", "replace")[: self._size]
+        (seq,) = self._SEQ.unpack_from(self._map, 0)
+        writing = seq + 1 if seq % 2 == 0 else seq + 2
+        self._SEQ.pack_into(self._map, 0, writing)
+        self._map[self._SEQ.size :] = data.ljust(self._size, b"\0")
+        self._SEQ.pack_into(self._map, 0, writing + 1)
 
     def read(self) -> str:
-        with self._cell.get_lock():
-            return bytes(self._cell.value).decode("utf-8", "replace")
+        for _ in range(1000):
+            (before,) = self._SEQ.unpack_from(self._map, 0)
+            data = self._map[self._SEQ.size :]
+            if before % 2 == 0 and self._SEQ.unpack_from(self._map, 0)[0] == before:
+                return data.rstrip(b"\0").decode("utf-8", "replace")
+        return "unknown"
 
 
 Stopper = Callable[[], None]
