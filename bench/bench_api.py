@@ -4,18 +4,23 @@ and artifact streaming from the local store.
 
 Budget (issue 17): p99 < 20 ms at 50 concurrent requests; streaming >= 500 MB/s.
 
-Three request mixes per backend, each after a warm-up:
+The server is `modeltrail serve` itself, started as users start it, once per `--workers`
+count (`modeltrail serve --workers N`, bot/web/workers.py). Its CPU per answer is summed over
+its processes (the primary and its children, from /proc).
+
+Request mixes per backend, each after a warm-up:
   hot     - the same ref (`production`) over and over: the answer comes from the cache,
             after one indexed query that checks the registry has not changed;
   spread  - a random one of the 10,000 version numbers per request (wrk Lua script): most
             answers are built (resolve + load the record) because 10,000 URLs exceed the cache;
   version - one exact version number (`1.0.42`), as a serving system pinning a version does;
-  spread_warm - the spread mix again once every version has been asked for once (a server
-            that has run a while).
+  spread_warm - the spread mix again once every version has been asked for once by every
+            worker (a server that has run a while).
 
     python bench/bench_api.py [--versions 10000] [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
         [--seed-db /tmp/api-bench.db] [--pg-db NAME] [--seed-only] [--seconds 10]
         [--connections 50] [--artifact-mib 256] [--only sqlite,postgres,artifact]
+        [--workers 1,2] [--mixes hot,version,spread,spread_warm]
 
 Seeding 10,000 versions through `Registry.register` takes minutes; `--seed-db` (SQLite) and
 `--pg-db` (a PostgreSQL database kept, not dropped) let a seeded registry be reused, and
@@ -25,14 +30,19 @@ Seeding 10,000 versions through `Registry.register` takes minutes; `--seed-db` (
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -79,71 +89,191 @@ def seed(registry: Registry, versions: int) -> float:
     return time.perf_counter() - t0
 
 
-def wrk(port: int, path: str, seconds: int, connections: int, script: Path | None = None) -> dict:
+def wrk(
+    server: Server, path: str, seconds: int, connections: int, script: Path | None = None
+) -> dict:
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
     command += ["-H", f"Authorization: Bearer {TOKEN}"]
     if script is not None:
         command += ["-s", str(script)]
-    command.append(f"http://127.0.0.1:{port}{path}")
-    cpu = time.process_time()  # this process is the server: its CPU per answer is robust
+    command.append(f"http://127.0.0.1:{server.port}{path}")
+    began = load()
+    cpu = server.cpu_seconds()
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    cpu = time.process_time() - cpu
+    cpu = server.cpu_seconds() - cpu
     found = parse_wrk(out)
     answers = found["rps"] * seconds
-    return {**found, "server_cpu_us_per_answer": round(cpu / answers * 1e6), "load": load()}
+    return {
+        **found,
+        "server_cpu_us_per_answer": round(cpu / answers * 1e6),
+        "load_before": began,
+        "load": load(),
+    }
 
 
-def warm_every_version(port: int, versions: int) -> None:
-    import http.client
-    from concurrent.futures import ThreadPoolExecutor
+class Server:
+    """`modeltrail serve --workers N` on a free port, against the registry at `url`."""
 
-    def fetch(part: range) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port)
-        for i in part:
-            conn.request(
-                "GET",
-                f"/api/models/{MODEL}/versions/1.0.{i}",
-                headers={"Authorization": f"Bearer {TOKEN}"},
+    def __init__(self, url: str, workers: int, tmp: Path) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        environ = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("SLACK_", "OPENAI_", "MODELTRAIL_"))
+        }
+        environ.update(
+            MODELTRAIL_HTTP_PORT=str(self.port),
+            MODELTRAIL_API_TOKEN=TOKEN,
+            MODELTRAIL_LOG_LEVEL="warning",
+        )
+        self.log = tmp / f"serve-{workers}.log"
+        with self.log.open("wb") as err:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "modeltrail",
+                    "--db",
+                    url,
+                    "serve",
+                    "--workers",
+                    f"{workers}",
+                ],
+                env=environ,
+                stdout=err,
+                stderr=err,
             )
-            response = conn.getresponse()
-            response.read()
-            assert response.status == 200, response.status
+        deadline = time.monotonic() + 120
+        while True:
+            if self.process.poll() is not None:
+                raise SystemExit(f"serve ended: {self.log.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2):
+                    pass
+                if len(self.pids()) == workers + (workers > 1):
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("serve did not answer /healthz in 120 s")
+            time.sleep(0.1)
+
+    def pids(self) -> list[int]:
+        """The primary and its children (the HTTP workers)."""
+        pid = self.process.pid
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except FileNotFoundError:
+            children = []
+        return [pid, *map(int, children)]
+
+    def cpu_seconds(self) -> float:
+        total = 0.0
+        for pid in self.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
+    def owner(self, conn: http.client.HTTPConnection) -> int:
+        """The process holding the server's end of `conn` (/proc/net/tcp, /proc/PID/fd)."""
+        assert conn.sock is not None
+        mine = conn.sock.getsockname()[1]
+        inodes = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                local, remote = fields[1].rsplit(":", 1)[1], fields[2].rsplit(":", 1)[1]
+                if int(local, 16) == self.port and int(remote, 16) == mine:
+                    inodes.add(f"socket:[{fields[9]}]")
+        for pid in self.pids():
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                try:
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
+                        return pid
+                except OSError:
+                    continue
+        raise RuntimeError("no process holds the connection")
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        if self.process.wait(timeout=60) != 0:
+            raise SystemExit(f"serve failed: {self.log.read_text()[-2000:]}")
+
+
+def warm_every_version(server: Server, versions: int, workers: int) -> None:
+    """Ask every version of every worker: connections are opened until each worker holds 8,
+    then each worker's 8 share the versions."""
+    by_worker: dict[int, list[http.client.HTTPConnection]] = {}
+    spare = []
+    while len(by_worker) < workers or any(len(c) < 8 for c in by_worker.values()):
+        conn = http.client.HTTPConnection("127.0.0.1", server.port)
+        ask(conn, "/healthz")
+        owned = by_worker.setdefault(server.owner(conn), [])
+        (owned if len(owned) < 8 else spare).append(conn)
+
+    def fetch(job: tuple[http.client.HTTPConnection, range]) -> None:
+        conn, part = job
+        for i in part:
+            assert ask(conn, f"/api/models/{MODEL}/versions/1.0.{i}") == 200
+
+    jobs = [
+        (conn, range(k, versions, 8))
+        for conns in by_worker.values()
+        for k, conn in enumerate(conns)
+    ]
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        list(pool.map(fetch, jobs))
+    for conn in spare + [c for conns in by_worker.values() for c in conns]:
         conn.close()
 
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(fetch, [range(k, versions, 8) for k in range(8)]))
+
+def ask(conn: http.client.HTTPConnection, path: str) -> int:
+    conn.request("GET", path, headers={"Authorization": f"Bearer {TOKEN}"})
+    response = conn.getresponse()
+    response.read()
+    return response.status
 
 
 def bench_backend(url: str, args: argparse.Namespace, tmp: Path) -> dict:
     registry = Registry.open(url)
     out: dict = {"seed_s": round(seed(registry, args.versions), 1)}
+    registry.close()
     if args.seed_only:
-        registry.close()
         return out
-    service = build_service(Settings(http_port=0, api_token=TOKEN), registry)
-    service.start()
     script = tmp / "spread.lua"
     script.write_text(SPREAD % (args.versions - 1))
-    try:
-        mixes = {
-            "hot": (f"/api/models/{MODEL}/versions/production", None),
-            "version": (f"/api/models/{MODEL}/versions/1.0.42", None),
-            "spread": ("/", script),
-        }
-        for name, (path, lua) in mixes.items():
-            wrk(service.port, path, 2, args.connections, lua)  # warm-up
-            out[name] = wrk(service.port, path, args.seconds, args.connections, lua)
-            print(f"  {name:8} {json.dumps(out[name])}", flush=True)
-        # A server that has run a while has answered every version once: the same spread mix
-        # with each of the 10,000 answers built before.
-        began = time.perf_counter()
-        warm_every_version(service.port, args.versions)
-        out["warm_all_s"] = round(time.perf_counter() - began, 1)
-        out["spread_warm"] = wrk(service.port, "/", args.seconds, args.connections, script)
-        print(f"  spread_warm {json.dumps(out['spread_warm'])}", flush=True)
-    finally:
-        service.stop()
-        registry.close()
+    mixes = {
+        "hot": (f"/api/models/{MODEL}/versions/production", None),
+        "version": (f"/api/models/{MODEL}/versions/1.0.42", None),
+        "spread": ("/", script),
+    }
+    for workers in (int(w) for w in args.workers.split(",")):
+        server = Server(url, workers, tmp)
+        runs: dict = out.setdefault(f"workers_{workers}", {})
+        try:
+            for name, (path, lua) in mixes.items():
+                if name not in args.mixes:
+                    continue
+                wrk(server, path, 2, args.connections, lua)  # warm-up
+                runs[name] = wrk(server, path, args.seconds, args.connections, lua)
+                print(f"  workers={workers} {name:8} {json.dumps(runs[name])}", flush=True)
+            if "spread_warm" in args.mixes:
+                # A server that has run a while has answered every version once, in every
+                # worker: the same spread mix with each of the 10,000 answers built before.
+                began = time.perf_counter()
+                warm_every_version(server, args.versions, workers)
+                runs["warm_all_s"] = round(time.perf_counter() - began, 1)
+                runs["spread_warm"] = wrk(server, "/", args.seconds, args.connections, script)
+                print(
+                    f"  workers={workers} spread_warm {json.dumps(runs['spread_warm'])}", flush=True
+                )
+        finally:
+            server.stop()
     return out
 
 
@@ -203,6 +333,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--artifact-mib", type=int, default=256)
     parser.add_argument("--only", default="sqlite,postgres,artifact")
+    parser.add_argument("--workers", default="1,2", help="serve --workers counts to measure")
+    parser.add_argument("--mixes", default="hot,version,spread,spread_warm")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
