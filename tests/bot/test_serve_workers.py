@@ -293,8 +293,9 @@ def test_serve_gives_up_when_workers_keep_dying(tmp_path: Path, start: Callable[
 
 def test_workers_end_when_the_primary_is_killed(tmp_path: Path, start: Callable[..., Served]):
     db_url = f"sqlite:///{tmp_path / 'registry.db'}"
-    served = start(db_url)
+    served = start(db_url, MODELTRAIL_HTTP_WORKERS="3")  # the flag (2) wins
     workers = served.children()
+    assert len(workers) == 2
     served.process.kill()
     served.process.wait(timeout=10)
     wait_until(lambda: not any(_alive(pid) for pid in workers), "orphaned workers to end", 15)
@@ -339,3 +340,30 @@ def test_slack_over_http_on_every_worker_and_the_links_status_in_healthz(
         for conn in conns:
             conn.close()
         stop(served)
+
+
+def test_the_workers_setting_reads_a_count_or_auto() -> None:
+    from modeltrail.core.config import Settings
+    from modeltrail.core.errors import ConfigError
+
+    assert Settings.load(environ={}, env_file=None).http_workers == 1
+    assert Settings.load(environ={"MODELTRAIL_HTTP_WORKERS": "3"}, env_file=None).http_workers == 3
+    auto = Settings.load(environ={"MODELTRAIL_HTTP_WORKERS": "auto"}, env_file=None)
+    assert auto.http_workers == len(os.sched_getaffinity(0))
+    for bad in ("0", "-2", "two", "65"):
+        with pytest.raises(ConfigError, match="MODELTRAIL_HTTP_WORKERS"):
+            Settings.load(environ={"MODELTRAIL_HTTP_WORKERS": bad}, env_file=None)
+
+
+def test_the_workers_flag_is_checked(tmp_path: Path) -> None:
+    env = {**os.environ, "MODELTRAIL_HTTP_WORKERS": "2", "MODELTRAIL_HTTP_PORT": "0"}
+    db = f"sqlite:///{tmp_path / 'registry.db'}"
+    bad = subprocess.run(
+        [*MODELTRAIL, "--db", db, "serve", "--workers", "none"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert bad.returncode == 1
+    assert "--workers='none' is not a number of processes (or auto)" in bad.stderr
