@@ -361,9 +361,7 @@ def build_service(
 
             from modeltrail.bot.slack.bodies import checked
 
-            router.routes["/slack/events"] = checked(
-                SlackRequestHandler(app, path="/slack/events")
-            )
+            router.routes["/slack/events"] = checked(SlackRequestHandler(app, path="/slack/events"))
         from modeltrail.core.lifecycle.outbox import TOPICS
 
         router.drained_topics = TOPICS
