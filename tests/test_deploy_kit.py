@@ -72,6 +72,10 @@ def test_compose_runs_serve_on_postgres_once_the_database_is_healthy() -> None:
     assert app["env_file"] == [{"path": ".env", "required": False}]
     assert app["environment"]["MODELTRAIL_HTTP_HOST"] == "0.0.0.0"
     assert app["environment"]["MODELTRAIL_HTTP_PORT"] == "3000"
+    # a team's server answers the read API from more than one process (issue 17's budget)
+    from modeltrail.core.config import parse_workers
+
+    assert parse_workers(app["environment"]["MODELTRAIL_HTTP_WORKERS"]) == 2
     assert set(app["environment"]) <= SETTINGS | {f"{s}_FILE" for s in SETTINGS}
     assert any("/var/lib/postgresql/data" in v for v in db["volumes"])
 
