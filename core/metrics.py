@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 
@@ -30,6 +31,9 @@ _COUNT_WORDS = ("count", "rows", "samples", "support", "nrows")
 _WORD = re.compile(r"[a-z0-9]+")
 
 
+# Cached: a record's every metric asks, on every load (a read API answer, each diff), and the
+# answer depends on the name alone (MetricSpec is frozen).
+@functools.lru_cache(maxsize=4096)
 def default_metric_spec(name: str) -> MetricSpec:
     """The goal a metric has when none is set, from its name: words of `_MINIMIZE` minimise,
     of `_MAXIMIZE` maximise (the last such word decides). A count-like name (`n_*`, `num_*`,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator, MutableMapping, Sequence
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 from modeltrail.core.metrics import default_metric_spec
@@ -73,14 +74,14 @@ def load_records(
     tags: dict[int, dict[str, str]] = {i: {} for i in ids}
     notes: dict[int, list[Note]] = {i: [] for i in ids}
     histories: dict[tuple[int, str], list[MetricPoint]] = {}
-    dumps = json.dumps
+    quoted = encode_basestring_ascii  # json.dumps(key) for a str key, without its set-up
     for chunk in _chunks(ids):
         where = f"version_id IN ({_marks(mark, len(chunk))})"
         for vid, key, value in conn.exec_driver_sql(
             f"SELECT version_id, key, value FROM params WHERE {where} ORDER BY version_id, key",
             tuple(chunk),
         ):
-            param_parts[vid].append(f"{dumps(key)}:{value}")
+            param_parts[vid].append(f"{quoted(key)}:{value}")
         if history:
             for vid, name, step, value, stamp in conn.exec_driver_sql(
                 "SELECT m.version_id, m.name, p.step, p.value, p.timestamp FROM metric_points p "
