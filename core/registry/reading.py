@@ -51,7 +51,12 @@ class ReadingMixin(RegistryBase):
         with self._read() as conn:
             model_id = self._model_id(conn, model)
             return load_records(
-                conn, model, model_id, wanted, history=history, environments=self._environments
+                _Driver(conn),
+                model,
+                model_id,
+                wanted,
+                history=history,
+                environments=self._environments,
             )
 
     def load_ref(self, model: str, ref: str) -> VersionRecord:
@@ -190,6 +195,8 @@ class _Driver:
     def __init__(self, conn: Connection) -> None:
         self.dialect = conn.dialect
         self._raw: Any = conn.connection.driver_connection
+        if hasattr(self._raw, "pipeline"):  # psycopg: loading.fetch_all sends queries at once
+            self.pipeline = self._raw.pipeline
 
     def exec_driver_sql(self, statement: str, parameters: Any = ()) -> Any:
         cursor = self._raw.cursor()
