@@ -54,9 +54,15 @@ class RegistryBase:
             raise UsageError(message) from None
 
     @contextmanager
-    def _read(self) -> Iterator[Connection]:
+    def _read(self, *, autocommit: bool = False) -> Iterator[Connection]:
+        """A read connection. `autocommit` for plain queries on PostgreSQL: at its READ
+        COMMITTED each statement reads its own snapshot, in a transaction or not, and without
+        one a read sends no BEGIN and no ROLLBACK (a read-API answer built from the database:
+        1.5 -> 1.05 ms). Not for streamed results: a server-side cursor needs a transaction."""
         try:
             with self.engine.connect() as conn:
+                if autocommit and not self._sqlite:
+                    conn = conn.execution_options(isolation_level="AUTOCOMMIT")
                 yield conn
         except OperationalError as exc:
             raise DatabaseError(f"cannot read the registry database: {first_line(exc)}") from None

@@ -48,7 +48,7 @@ class ReadingMixin(RegistryBase):
         from modeltrail.core.store.loading import load_records
 
         wanted = None if versions is None else [str(SemVer.parse(v)) for v in versions]
-        with self._read() as conn:
+        with self._read(autocommit=True) as conn:
             model_id = self._model_id(conn, model)
             return load_records(
                 _Driver(conn),
@@ -68,13 +68,14 @@ class ReadingMixin(RegistryBase):
         from modeltrail.core.store.loading import load_records
 
         selector = parse_selector(ref)
-        with self._read() as conn:
+        with self._read(autocommit=True) as conn:
             driver = _Driver(conn)
-            version = reads.resolve(driver, model, selector)
+            ident = reads.model_id(driver, model)
+            version = reads.resolve(driver, model, selector, ident)
             records = load_records(
                 driver,
                 model,
-                reads.model_id(driver, model),
+                ident,
                 [version],
                 history=False,
                 environments=self._environments,

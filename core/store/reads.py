@@ -165,11 +165,13 @@ def model_state(conn: DriverConnection, model: int, name: str) -> Any:
     return ModelState(name, versions, golden(conn, model), changes)
 
 
-def resolve(conn: DriverConnection, name: str, selector: str) -> str:
-    """The version number `selector` (see core/refs.py) stands for in model `name`."""
+def resolve(conn: DriverConnection, name: str, selector: str, ident: int | None = None) -> str:
+    """The version number `selector` (see core/refs.py) stands for in model `name` (whose id
+    is `ident`, when the caller has read it already)."""
     from modeltrail.core.refs import resolve_selector
 
-    ident = model_id(conn, name)
+    if ident is None:
+        ident = model_id(conn, name)
 
     def previous() -> str | None:
         from modeltrail.core.lifecycle.rules import previous_production
