@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import stat
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from modeltrail.core.errors import ConfigError, ModeltrailError
 from modeltrail.core.lifecycle.audit import format_head
 from modeltrail.core.lifecycle.outbox import enqueue
 from modeltrail.core.registry.writer import Registry, utcnow
+from modeltrail.core.safe_files import open_regular
 from modeltrail.core.store.engine import write_transaction
 
 log = logging.getLogger("modeltrail.anchor")
@@ -120,11 +120,10 @@ def anchor_message(payload: dict[str, str]) -> str:
 def _last_line(path: Path) -> str:
     """The anchor file's last line, read from its tail (the file grows a line a day, forever).
     A pipe or a device there is refused, never read: it would block or never end."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    fd = open_regular(path)
+    if fd is None:
+        raise ModeltrailError(f"the audit anchor {path} is not a regular file")
     with os.fdopen(fd, "rb") as f:
-        info = os.fstat(f.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise ModeltrailError(f"the audit anchor {path} is not a regular file")
-        f.seek(max(0, info.st_size - 4096))
+        f.seek(max(0, os.fstat(fd).st_size - 4096))
         lines = f.read().decode("utf-8", "replace").splitlines()
     return lines[-1] if lines else ""

@@ -49,6 +49,28 @@ DEFAULT_LIMITS = FileLimits()
 CONFIG_LIMITS = FileLimits(max_bytes=1024 * 1024, settings=False)
 
 
+def open_regular(path: str | os.PathLike[str], *, follow_links: bool = True) -> int | None:
+    """A read-only descriptor of `path` if it is a regular file now, else None (closed).
+
+    Opened without blocking, then checked on the descriptor, so what is read is what was
+    checked: a pipe opened plainly waits for a writer forever, and a path can be swapped for
+    one after any earlier stat. `follow_links=False` also refuses a symlink (OSError ELOOP).
+    The caller wraps the descriptor as it reads (binary, text, unbuffered)."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    if not follow_links:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags)
+    try:
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+    except OSError:
+        os.close(fd)
+        raise
+    if not regular:
+        os.close(fd)
+        return None
+    return fd
+
+
 def read_regular_file(
     path: str | os.PathLike[str],
     what: str,
@@ -60,17 +82,16 @@ def read_regular_file(
     path = os.fspath(path)
     max_bytes = limits.max_bytes
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        opened = open_regular(path)
     except FileNotFoundError:
         raise error(f"{what} file {path} does not exist") from None
     except OSError as exc:
         raise error(f"cannot read {what} file {path}: {exc.strerror}") from None
+    if opened is None:
+        raise FileLimitError(f"{what} file {path} is not a regular file (a pipe, device or folder)")
+    fd = opened
     try:
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise FileLimitError(
-                f"{what} file {path} is not a regular file (a pipe, device or folder)"
-            )
         if info.st_size > max_bytes:
             raise FileLimitError(
                 f"{what} file {path} is {info.st_size} bytes, over the limit of {max_bytes}",

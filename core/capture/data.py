@@ -35,13 +35,12 @@ from modeltrail.core.capture.git import strip_credentials
 from modeltrail.core.capture.statcache import StatCache, cache_key
 from modeltrail.core.errors import CaptureError, DataPathError
 from modeltrail.core.records import Artifact, DataSnapshot, ManifestEntry
-from modeltrail.core.safe_files import read_regular_file
+from modeltrail.core.safe_files import open_regular, read_regular_file
 
 CHUNK_SIZE = 1024 * 1024  # fits in L2 cache; large enough that syscalls cost little
 _HASH_WORKERS = max(2, min(8, os.cpu_count() or 2))
 _SKIP_DIRS = frozenset({".git"})
 _buffers = threading.local()
-_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 # A scheme is two or more characters so that a Windows drive ("C:\\data") is not a URI.
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+:")
 
@@ -58,9 +57,10 @@ def hash_file(path: str | os.PathLike[str]) -> tuple[str, int]:
     view = memoryview(buf)
     # Non-blocking and checked on the open file: a path swapped for a pipe or a device after
     # the caller's stat must not hang the hash or read forever.
-    with open(os.open(path, os.O_RDONLY | _NONBLOCK), "rb", buffering=0) as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file (a pipe or a device)")
+    fd = open_regular(path)
+    if fd is None:
+        raise OSError(errno.EINVAL, "not a regular file (a pipe or a device)")
+    with open(fd, "rb", buffering=0) as f:
         while n := f.readinto(buf):
             digest.update(view[:n])
             size += n

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 import subprocess
 import urllib.parse
 from typing import BinaryIO
 
 from modeltrail.core.records import CodeState
+from modeltrail.core.safe_files import open_regular
 
 UNTRACKED_CONTENT_LIMIT = 8 * 1024 * 1024  # bytes; bigger untracked files count by stat only
 # Query parameters that carry secrets in remote URLs and presigned data URLs.
@@ -210,17 +210,11 @@ def _submodule_state(root: str, path: str) -> bytes:
 
 
 def _open_regular(path: str) -> BinaryIO | None:
-    """`path` opened for reading if it is a regular file now, else None.
-
+    """`path` opened for reading if it is a regular file now (links not followed), else None.
     git status lists only regular files, but one can be swapped for a pipe (or a symlink to
-    one) before it is read: a plain open() of a pipe waits for a writer forever. Opened
-    without blocking and without following a link, then checked on the open descriptor, so
-    what is read is what was checked."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        return None
-    return os.fdopen(fd, "rb")
+    one) before it is read."""
+    fd = open_regular(path, follow_links=False)
+    return None if fd is None else os.fdopen(fd, "rb")
 
 
 def _diff_digest(root: str, untracked: list[str], changed: list[str] | None = None) -> str:

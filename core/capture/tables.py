@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import numpy as np
 
 from modeltrail.core.errors import DataPathError, UsageError
 from modeltrail.core.monitoring.profiles import ROW_LIMIT, Profile, as_numeric, profile_columns
+from modeltrail.core.safe_files import open_regular
 
 CHUNK_ROWS = 16_384
 # One CSV record (a row, quoted line breaks included) longer than this is not a table row but
@@ -191,9 +191,8 @@ def _read_csv(path: str | os.PathLike[str], row_limit: int, seed: int) -> TableS
     reservoir = Reservoir(row_limit, seed)
     kept = np.empty(0, dtype=object)
     # Opened non-blocking and checked on the open file: a pipe or a device is not a table.
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
+    fd = open_regular(path)
+    if fd is None:
         raise UsageError(f"{os.fspath(path)!r} is not a regular file (a pipe or a device)")
     with open(fd, newline="", encoding="utf-8-sig", errors="replace") as f:
         records = _records(_bounded_lines(f))
