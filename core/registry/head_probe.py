@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
@@ -46,7 +47,7 @@ class _PerThread:
         return probe()
 
 
-class _Probe:
+class _Probe(ABC):
     """One thread's connection and its read of the head. A failed read (a dropped
     connection, a database restart) opens a new connection once, then lets the error
     through to the caller."""
@@ -71,8 +72,9 @@ class _Probe:
     def _open(self) -> Any:
         return _detached(self.registry)
 
+    @abstractmethod
     def _read(self, conn: Any) -> int:
-        raise NotImplementedError
+        """The head's seq on this backend's connection."""
 
     def _drop(self) -> None:
         conn, self._conn = self._conn, None
