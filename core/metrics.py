@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Iterable
 
 from modeltrail.core.errors import InvalidMetricError
 from modeltrail.core.records import MetricSpec
@@ -49,6 +50,17 @@ def default_metric_spec(name: str) -> MetricSpec:
         if word in _MAXIMIZE:
             return MetricSpec(name=name, goal="maximize", origin="name")
     return MetricSpec(name=name, goal="none", origin="name")
+
+
+def metric_specs(
+    names: Iterable[str], goals: Iterable[tuple[str, str, float | None]]
+) -> dict[str, MetricSpec]:
+    """A model's metric goals: each name's default from its words, overridden by the goals
+    set for the model (`(name, goal, tolerance)` rows of metric_goals)."""
+    specs = {name: default_metric_spec(name) for name in names}
+    for name, goal, tolerance in goals:
+        specs[name] = MetricSpec(name=name, goal=goal, tolerance=tolerance)  # type: ignore[arg-type]
+    return specs
 
 
 class CheckedPoints(list):  # type: ignore[type-arg]

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, select
 
 from modeltrail.core.errors import InvalidMetricError, VersionNotFoundError
 from modeltrail.core.lifecycle import audit
-from modeltrail.core.metrics import default_metric_spec
+from modeltrail.core.metrics import metric_specs
 from modeltrail.core.records import (
     AuditEvent,
     MetricPoint,
@@ -99,16 +99,14 @@ class ReadingMixin(RegistryBase):
     def _metric_specs(
         self, conn: Connection, model_id: int, names: Sequence[str] | Any
     ) -> dict[str, MetricSpec]:
-        specs = {name: default_metric_spec(name) for name in names}
-        for name, goal, tolerance in conn.execute(
+        goals = conn.execute(
             select(
                 schema.metric_goals.c.name,
                 schema.metric_goals.c.goal,
                 schema.metric_goals.c.tolerance,
             ).where(schema.metric_goals.c.model_id == model_id)
-        ):
-            specs[name] = MetricSpec(name=name, goal=goal, tolerance=tolerance)
-        return specs
+        )
+        return metric_specs(names, goals)  # type: ignore[arg-type]
 
     def metric_history(self, model: str, version: str, name: str) -> tuple[MetricPoint, ...]:
         record = self.load(model, version, history=True)

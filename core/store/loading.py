@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, MutableMapping, Sequence
 from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
-from modeltrail.core.metrics import default_metric_spec
+from modeltrail.core.metrics import metric_specs
 from modeltrail.core.records import (
     Artifact,
     CodeState,
@@ -25,7 +25,6 @@ from modeltrail.core.records import (
     ManifestEntry,
     Metric,
     MetricPoint,
-    MetricSpec,
     Note,
     VersionRecord,
 )
@@ -140,9 +139,7 @@ def load_records(
     if wanted_envs:
         environments.update(_environments(conn, mark, sorted(wanted_envs)))
     names = sorted({name for per_version in metrics.values() for name in per_version})
-    specs = {name: default_metric_spec(name) for name in names}
-    for name, goal, tolerance in goal_rows:
-        specs[name] = MetricSpec(name=name, goal=goal, tolerance=tolerance)
+    specs = metric_specs(names, goal_rows)
 
     records = []
     for row in rows:
