@@ -24,6 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import child_env
+
 
 def timed(fn) -> float:
     start = time.perf_counter()
@@ -121,10 +124,8 @@ def main() -> None:
         print(f"load after store: {os.getloadavg()}")
 
         # whole process: `modeltrail register --artifact` vs `cp`
-        # Without PYTHONDONTWRITEBYTECODE: the timed processes use the bytecode cache an
-        # installed package has, as a user's do (see _common.child_env).
         env = {
-            **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+            **child_env(),
             "MODELTRAIL_DATABASE_URL": f"sqlite:///{work / 'reg.db'}",
             "MODELTRAIL_ARTIFACT_STORE": f"file://{work / 'cli-store'}",
             "MODELTRAIL_CACHE_DIR": str(work / "cache"),
