@@ -14,23 +14,19 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import child_env, median_time
+
 
 def median(fn, reps: int, setup=None) -> tuple[float, float, float]:
-    times = []
-    for _ in range(reps):
-        if setup is not None:
-            setup()
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), min(times), max(times)
+    found = median_time(fn, reps, setup)
+    return found["median_s"], found["min_s"], found["max_s"]
 
 
 def main() -> None:
@@ -92,10 +88,8 @@ def main() -> None:
             r.close()
 
         exe = str(Path(sys.executable).with_name("modeltrail"))
-        # Without PYTHONDONTWRITEBYTECODE, so the untimed init run writes the bytecode cache
-        # an installed package has; with it, every timed run would compile from source.
         env = {
-            **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+            **child_env(),
             "MODELTRAIL_DATABASE_URL": f"sqlite:///{tmp / 'cli.db'}",
             "MODELTRAIL_CACHE_DIR": str(tmp / "cache"),
         }
